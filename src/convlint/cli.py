@@ -1,0 +1,128 @@
+"""Command-line front end: ``convlint check``, ``convlint rules``, ``convlint rule CODE``.
+
+Exit status: 0 no findings (or nothing to check), 1 findings, 2 usage or internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from . import __version__, engine
+from .config import Config, known_prefix
+from .report import FORMATTERS
+from .rules import all_codes
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _codes(value: str) -> List[str]:
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convlint",
+        description="Find 1-D convolution porting hazards between PyTorch, TensorFlow/Keras "
+                    "and JAX/Flax.")
+    parser.add_argument("--version", action="version", version=f"convlint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="lint files and directories")
+    check.add_argument("paths", nargs="*", metavar="PATH",
+                       help=".py files or directories (searched recursively)")
+    check.add_argument("--format", choices=sorted(FORMATTERS), default="text")
+    check.add_argument("--select", type=_codes, default=[],
+                       help="comma-separated codes or prefixes to enable (replaces defaults)")
+    check.add_argument("--extend-select", type=_codes, default=[],
+                       help="codes or prefixes to enable on top of the defaults")
+    check.add_argument("--ignore", type=_codes, default=[],
+                       help="comma-separated codes or prefixes to disable")
+    check.add_argument("--no-probe", action="store_true",
+                       help="do not run frameworks to confirm findings")
+    check.add_argument("--show-unconfirmed", action="store_true",
+                       help="keep findings whose probe did not reproduce a difference")
+    check.add_argument("--exit-zero", action="store_true",
+                       help="exit 0 even when there are findings")
+
+    sub.add_parser("rules", help="list every rule code")
+    rule = sub.add_parser("rule", help="show the documentation of one rule")
+    rule.add_argument("code")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args, parser)
+        if args.command == "rules":
+            return _rules()
+        if args.command == "rule":
+            return _rule(args.code)
+        parser.print_help()
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN
+
+
+def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    for selector in args.select + args.extend_select + args.ignore:
+        if not known_prefix(selector):
+            parser.error(f"unknown rule code or prefix: {selector!r} (see `convlint rules`)")
+    files, missing = engine.collect_files(args.paths)
+    if missing:
+        parser.error("no such file or directory: " + ", ".join(missing))
+    config = Config(select=tuple(args.select), extend_select=tuple(args.extend_select),
+                    ignore=tuple(args.ignore), probe=not args.no_probe,
+                    show_unconfirmed=args.show_unconfirmed)
+    report = engine.check_files(files, config, probe=_probe_stage(config))
+    sys.stdout.write(FORMATTERS[args.format](report.findings, report.files_checked))
+    if report.findings and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _probe_stage(config: Config):
+    if not config.probe:
+        return None
+    from .probe import stage
+
+    return lambda findings: stage.probe_findings(findings, config)
+
+
+def _rules() -> int:
+    rows = all_codes()
+    width = max(len(name) for _, name, *_ in rows)
+    print(f"{'code':<7} {'name':<{width}} {'severity':<8} {'default':<7} pair  summary")
+    for code, name, severity, default, pair, summary in rows:
+        print(f"{code:<7} {name:<{width}} {severity:<8} {'on' if default else 'off':<7} "
+              f"{'yes ' if pair else 'no  '}  {summary}")
+    return EXIT_CLEAN
+
+
+def rule_doc_path(code: str) -> Optional[Path]:
+    here = Path(__file__).resolve().parent
+    for folder in (here / "rule_docs", here.parent.parent / "docs" / "rules"):
+        candidate = folder / f"{code}.md"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _rule(code: str) -> int:
+    code = code.upper()
+    if code not in {c for c, *_ in all_codes()}:
+        print(f"convlint: unknown rule code {code!r} (see `convlint rules`)", file=sys.stderr)
+        return EXIT_USAGE
+    path = rule_doc_path(code)
+    if path is None:
+        print(f"convlint: no documentation installed for {code}", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+    return EXIT_CLEAN

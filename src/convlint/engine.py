@@ -1,0 +1,123 @@
+"""Runs the stages for a set of files: parse -> sites -> infer -> rules -> (probe) -> findings.
+
+The CLI and the flake8 plugin are thin front ends over :func:`analyze_bytes` and
+:func:`check_files`. Every file is parsed once; a file that cannot be read or parsed
+yields one CNV900 finding and never hides the findings of the others.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from . import rules
+from .config import Config
+from .findings import Finding
+from .infer import infer_sites
+from .pairing import Pair, pair_across
+from .parse import ParseFailure, ensure_recursion_headroom, might_contain_conv, parse_bytes
+from .sites import find_sites
+from .spec import Site
+from .suppress import drop_suppressed
+
+EXCLUDED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".env", "env", "__pycache__",
+    "build", "dist", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    "site-packages", ".eggs", ".ipynb_checkpoints",
+})
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    path: str
+    source: str
+    sites: Tuple[Site, ...] = ()
+    findings: Tuple[Finding, ...] = ()  # site rules and CNV900; pair rules come later
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: Tuple[Finding, ...]
+    files_checked: int
+    pairs: Tuple[Pair, ...] = field(default=(), compare=False)
+
+
+def parse_failure_finding(failure: ParseFailure) -> Finding:
+    return Finding(
+        code="CNV900", name="parse-error", severity="error", path=failure.path,
+        line=max(failure.line, 1), column=failure.column + 1, end_line=max(failure.line, 1),
+        end_column=failure.column + 1, message=failure.message,
+    )
+
+
+def analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
+    """Parse, find, infer and run the site rules of one file. Never raises."""
+    if not might_contain_conv(data):
+        return FileAnalysis(path, "")
+    ensure_recursion_headroom()
+    parsed = parse_bytes(path, data)
+    if isinstance(parsed, ParseFailure):
+        return FileAnalysis(path, "", findings=(parse_failure_finding(parsed),))
+    try:
+        sites = infer_sites(parsed, find_sites(parsed))
+        findings = rules.run_site_rules(sites, config.enabled)
+    except RecursionError:
+        failure = ParseFailure(path, "code nested too deeply to analyze")
+        return FileAnalysis(path, parsed.source, findings=(parse_failure_finding(failure),))
+    return FileAnalysis(path, parsed.source, tuple(sites), tuple(findings))
+
+
+def read_and_analyze(path: str, config: Config) -> FileAnalysis:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        failure = ParseFailure(path, f"cannot read file: {exc.strerror or exc}")
+        return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
+    return analyze_bytes(path, data, config)
+
+
+def pair_findings(analyses: Iterable[FileAnalysis], config: Config) -> Tuple[List[Finding], List[Pair]]:
+    files: Dict[str, Sequence[Site]] = {a.path: a.sites for a in analyses if a.sites}
+    pairs = pair_across(files, lambda s: s.spec.framework == config.reference,
+                        lambda s: s.spec.framework != config.reference)
+    return rules.run_pair_rules(pairs, config.enabled), pairs
+
+
+def check_files(paths: Sequence[str], config: Config,
+                probe: Optional[Callable[[List[Finding]], List[Finding]]] = None) -> Report:
+    analyses = [read_and_analyze(path, config) for path in paths]
+    pair_found, pairs = pair_findings(analyses, config)
+    findings = [f for a in analyses for f in a.findings] + pair_found
+    findings = drop_suppressed(findings, {a.path: a.source for a in analyses})
+    findings = [f for f in findings if config.enabled(f.code)]
+    if probe is not None:
+        findings = probe(findings)
+    findings.sort(key=lambda f: f.sort_key)
+    return Report(tuple(findings), len(paths), tuple(pairs))
+
+
+def collect_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """Expand directories to their .py files (sorted); returns (files, missing paths)."""
+    files: List[str] = []
+    missing: List[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            files.extend(_walk(path))
+        elif os.path.exists(path) or os.path.islink(path):
+            files.append(path)
+        else:
+            missing.append(path)
+    seen = set()
+    unique = [f for f in files if not (f in seen or seen.add(f))]
+    return unique, missing
+
+
+def _walk(root: str) -> List[str]:
+    out: List[str] = []
+    for directory, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info"))
+        out.extend(os.path.join(directory, n) for n in sorted(names)
+                   if n.endswith(".py") and os.path.isfile(os.path.join(directory, n)))
+    return out

@@ -1,0 +1,150 @@
+"""The framework-neutral description of one 1-D convolution call site.
+
+Every later stage (rules, pairing, probes, reports) reads these objects and never
+cares which framework a site came from.
+
+Unknown values: a field is ``None`` when the value is not a compile-time fact of the
+linted code. Rules must treat ``None`` as "cannot tell" and stay silent, never guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+# Axis labels used for kernel and data layouts. A layout is a string of labels,
+# one per axis: torch forward weight is "OIK", TF/Keras/Flax kernel is "KIO",
+# torch transposed weight is "IOK", Keras/TF transposed kernel is "KOI",
+# Keras depthwise kernel is "KCM", torch data is "NCL", TF default data is "NLC".
+NCL = "NCL"
+NLC = "NLC"
+
+FRAMEWORKS = ("torch", "tensorflow", "keras", "jax", "flax")
+
+# What a convolution computes, independent of spelling.
+CONV = "conv"
+CONV_TRANSPOSE = "conv_transpose"
+DEPTHWISE = "depthwise"
+SEPARABLE = "separable"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A source range: lines 1-based, columns 0-based (libcst's convention)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Padding:
+    """Padding as a mode or as explicit (left, right) amounts on the length axis.
+
+    ``mode`` is one of "valid", "same", "same_lower", "causal", "circular",
+    "explicit", or ``None`` when unknown. For "explicit", ``left``/``right`` hold the
+    amounts (``None`` where not constant). For "valid" both are 0.
+    """
+
+    mode: Optional[str]
+    left: Optional[int] = None
+    right: Optional[int] = None
+
+    @staticmethod
+    def explicit(left: Optional[int], right: Optional[int]) -> "Padding":
+        if left == 0 and right == 0:
+            return Padding("valid", 0, 0)
+        return Padding("explicit", left, right)
+
+    def describe(self) -> str:
+        if self.mode is None:
+            return "unknown"
+        if self.mode == "explicit":
+            return f"({_fmt(self.left)}, {_fmt(self.right)})"
+        return self.mode
+
+
+UNKNOWN_PADDING = Padding(None)
+
+
+def _fmt(v: object) -> str:
+    return "?" if v is None else str(v)
+
+
+@dataclass(frozen=True)
+class TensorFact:
+    """What is statically known about a tensor expression.
+
+    ``shape`` is ``None`` when even the rank is unknown; individual dims may be
+    ``None``. ``axes`` labels each axis ("O", "I", "K", "N", "C", "L", ...) when the
+    axis order is known, or is ``None`` after an order-destroying view (reshape).
+    ``origin`` names where the values come from ("torch.ones", "site:12:4.weight").
+    ``views`` is the chain of view operations applied since the origin, in order,
+    as text such as "permute(2, 1, 0)" or "reshape(3, 2, 2)".
+    """
+
+    framework: Optional[str]
+    shape: Optional[Tuple[Optional[int], ...]]
+    axes: Optional[str] = None
+    origin: str = ""
+    views: Tuple[str, ...] = ()
+    # Where each dimension was written, for constructor-made tensors (fix edits).
+    dim_spans: Optional[Tuple[Optional[Span], ...]] = None
+
+    @property
+    def rank(self) -> Optional[int]:
+        return None if self.shape is None else len(self.shape)
+
+    def dim(self, index: int) -> Optional[int]:
+        if self.shape is None or not -len(self.shape) <= index < len(self.shape):
+            return None
+        return self.shape[index]
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """One convolution as the code states it, in framework-neutral terms."""
+
+    framework: str
+    api: str  # canonical qualified name, e.g. "torch.nn.functional.conv1d"
+    kind: str  # CONV, CONV_TRANSPOSE, DEPTHWISE, SEPARABLE
+    form: str  # "functional" or "layer"
+    in_channels: Optional[int] = None
+    out_channels: Optional[int] = None
+    kernel_size: Optional[int] = None
+    stride: Optional[int] = None
+    dilation: Optional[int] = None
+    groups: Optional[int] = None
+    groups_explicit: bool = False  # the code names a groups argument itself
+    padding: Padding = UNKNOWN_PADDING
+    padding_mode: Optional[str] = None
+    output_padding: Optional[int] = None
+    bias: Optional[bool] = None
+    data_layout: Optional[str] = None  # NCL or NLC
+    kernel_layout: Optional[str] = None  # e.g. "OIK", "KIO"
+    weight: Optional[TensorFact] = None  # functional forms: the kernel argument
+    input: Optional[TensorFact] = None
+
+
+@dataclass(frozen=True)
+class Site:
+    """A convolution call found in a file, with its description."""
+
+    path: str
+    span: Span
+    spec: ConvSpec
+    scope: Tuple[str, ...] = ()  # enclosing class/function names, outermost first
+    order: int = 0  # index of the site in its file, in source order
+    names: Tuple[str, ...] = field(default=())  # identifiers its arguments mention
+    # Where a new keyword argument would go: just after the last argument (line, column
+    # 0-based), or None for a call without arguments (insert before the closing paren).
+    args_end: Optional[Tuple[int, int]] = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.path}:{self.span.line}"
+
+    @property
+    def scope_name(self) -> str:
+        return ".".join(self.scope) if self.scope else "<module>"
