@@ -1,0 +1,53 @@
+"""The flake8 plugin, run through real flake8 in a subprocess."""
+
+import shutil
+import subprocess
+import sys
+
+from conftest import EXAMPLES, FIXTURES, ROOT
+
+
+def flake8(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "flake8", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_flake8_reports_the_seed_like_the_cli():
+    result = flake8("--select=CNV", "examples/")
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(l.startswith("examples/seed_tf.py:24:7: CNV101 groups dropped") for l in lines), lines
+    assert any(l.startswith("examples/seed.py:42:7: CNV101 groups dropped") for l in lines), lines
+    cli = subprocess.run([sys.executable, "-m", "convlint", "check", "--no-probe", "examples/"],
+                         cwd=ROOT, capture_output=True, text=True)
+    cli_positions = sorted(l.split(" ")[0] + l.split(" ")[1] for l in cli.stdout.splitlines()
+                           if ": CNV" in l)
+    flake8_positions = sorted(l.split(" ")[0] + l.split(" ")[1] for l in lines)
+    assert cli_positions == flake8_positions
+
+
+def test_noqa_silences_flake8(tmp_path):
+    for name in ("seed_torch.py", "seed_tf.py"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    assert flake8("--select=CNV", str(tmp_path)).returncode == 1
+    port = tmp_path / "seed_tf.py"
+    port.write_text(port.read_text().replace('"VALID")\n', '"VALID")  # noqa: CNV101\n', 1))
+    result = flake8("--select=CNV", str(tmp_path))
+    assert result.returncode == 0, result.stdout
+
+
+def test_default_off_rules_stay_off_in_flake8():
+    info = str(FIXTURES / "CNV103" / "tf_filter_in_dim_divides.py")
+    assert ": CNV103 " not in flake8(info).stdout  # flake8's default selection
+    assert ":6:5: CNV103 TF infers a grouped conv" in flake8("--extend-select=CNV103", info).stdout
+
+
+def test_libcst_failure_is_cnv900_and_does_not_abort_flake8(tmp_path):
+    shutil.copy(FIXTURES / "CNV102" / "torch_in_channels_not_divisible.py", tmp_path / "a.py")
+    # Valid Python that LibCST's parser rejects (thousands of implicitly joined strings).
+    strings = "".join('    "abc"\n' for _ in range(6000))
+    (tmp_path / "b.py").write_text(f"import torch\nx = (\n{strings})\ny = torch.conv1d\n")
+    result = flake8("--select=CNV", str(tmp_path))
+    assert "Traceback" not in result.stderr
+    assert "a.py:4:9: CNV102" in result.stdout
+    assert "b.py:" in result.stdout and "CNV900 LibCST cannot parse this file" in result.stdout
