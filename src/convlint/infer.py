@@ -386,6 +386,13 @@ class _Inference:
                     item = values[i]
                 inner = element.value
                 self.assign(inner, item, env, deps)
+        elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            # `dense[:, a:b, c:d] = ...` hand-builds the values: the shape stays, but what
+            # the tensor holds is no longer what its constructor made.
+            current = env.get(target.value.value)
+            if isinstance(current, TensorFact):
+                env.set(target.value.value, replace(current, views=current.views + ("setitem",)),
+                        env.deps_of(target.value.value) | deps)
         elif isinstance(target, cst.Attribute):
             owner = self.eval(target.value, env)
             if isinstance(owner, _SelfValue):
@@ -883,6 +890,8 @@ def _assigned_names(node: cst.CSTNode) -> List[str]:
 def _target_names(target: cst.BaseExpression) -> List[str]:
     if isinstance(target, cst.Name):
         return [target.value]
+    if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+        return [target.value.value]  # element writes in a loop: contents unknown after
     if isinstance(target, (cst.Tuple, cst.List)):
         out: List[str] = []
         for element in target.elements:

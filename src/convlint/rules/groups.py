@@ -46,7 +46,9 @@ def _dense_reason(source: ConvSpec, port: ConvSpec, groups: int) -> Optional[str
     if port.kind != CONV:
         return None  # depthwise/separable layers group by construction
     if port.framework == "tensorflow":
-        filter_in = port.weight.dim(1) if port.weight is not None else None
+        if port.weight is None or "setitem" in port.weight.views:
+            return None  # hand-built values (e.g. block-diagonal): not a dense port per se
+        filter_in = port.weight.dim(1)
         channels = port.in_channels if port.in_channels is not None else source.in_channels
         if filter_in is not None and channels is not None and filter_in == channels:
             return f"filter in-dim {filter_in} = input channels {channels}, so TF runs groups=1"
