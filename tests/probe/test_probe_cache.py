@@ -9,7 +9,7 @@ from convlint.probe.cache import VerdictCache
 from convlint.probe.runner import ProbeRunner, run_probes
 from convlint.probe.spec import ProbeSpec, Side
 
-from specs import torch_conv, torch_vs_torch
+from probe_specs import torch_conv, torch_vs_torch
 
 
 def _specs():

@@ -5,9 +5,9 @@ import pytest
 
 from convlint.probe import data
 from convlint.probe.compare import compare
-from convlint.probe.spec import ConvCall, ProbeSpec, Side
+from convlint.probe.spec import ConvCall, ProbeSpec
 
-from specs import seed_spec, torch_conv
+from probe_specs import seed_spec, torch_conv
 
 
 def test_kernel_shapes_follow_the_layouts():
