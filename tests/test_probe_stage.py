@@ -1,0 +1,29 @@
+"""The probe stage end to end: the CLI confirms the seed by running torch and TF."""
+
+import json
+
+from conftest import run_convlint
+
+
+def test_seed_is_confirmed_and_the_fix_agrees(tmp_path):
+    env_cache = {"CONVLINT_CACHE_DIR": str(tmp_path / "cache")}
+    import os
+
+    result = run_convlint("check", "--format", "json", "examples/seed_torch.py", "examples/seed_tf.py",
+                          env={**os.environ, **env_cache})
+    assert result.returncode == 1, result.stderr
+    (finding,) = json.loads(result.stdout)
+    probe = finding["probe"]
+    assert probe["status"] == "confirmed", probe
+    assert probe["max_abs_diff"] >= 1.0
+    assert probe["fix_max_abs_diff"] is not None and probe["fix_max_abs_diff"] <= 1e-4
+
+
+def test_text_output_shows_the_verdict_and_no_probe_disables_it(tmp_path):
+    import os
+
+    env = {**os.environ, "CONVLINT_CACHE_DIR": str(tmp_path / "cache")}
+    probed = run_convlint("check", "examples/seed_tf.py", "examples/seed_torch.py", env=env)
+    assert "probe: confirmed max|diff|=" in probed.stdout
+    plain = run_convlint("check", "--no-probe", "examples/seed_tf.py", "examples/seed_torch.py", env=env)
+    assert "probe:" not in plain.stdout and plain.returncode == 1
