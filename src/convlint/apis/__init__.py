@@ -74,9 +74,10 @@ _PREFIX_ALIASES = (
 
 
 def canonical(qualified_name: str) -> str:
+    dotted = qualified_name + "."  # so a bare root ("tf_keras") maps like its members
     for prefix, target in _PREFIX_ALIASES:
-        if qualified_name.startswith(prefix):
-            return target + qualified_name[len(prefix) :]
+        if dotted.startswith(prefix):
+            return (target + dotted[len(prefix):])[:-1]
     return qualified_name
 
 
