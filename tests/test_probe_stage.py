@@ -27,3 +27,18 @@ def test_text_output_shows_the_verdict_and_no_probe_disables_it(tmp_path):
     assert "probe: confirmed max|diff|=" in probed.stdout
     plain = run_convlint("check", "--no-probe", "examples/seed_tf.py", "examples/seed_torch.py", env=env)
     assert "probe:" not in plain.stdout and plain.returncode == 1
+
+
+def test_a_probe_that_times_out_keeps_the_finding_and_adds_cnv901(tmp_path):
+    import os
+
+    env = {**os.environ, "CONVLINT_CACHE_DIR": str(tmp_path / "cache"),
+           "CONVLINT_PROBE_TIMEOUT": "3", "CONVLINT_PROBE_TEST_SLEEP": "CNV101=30"}
+    result = run_convlint("check", "--format", "json", "examples/seed_tf.py", "examples/seed_torch.py",
+                          env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    by_code = {f["code"]: f for f in json.loads(result.stdout)}
+    assert by_code["CNV101"]["probe"]["status"] == "failed"
+    assert "timeout" in by_code["CNV101"]["probe"]["detail"].lower()
+    assert by_code["CNV901"]["severity"] == "warning"
+    assert by_code["CNV901"]["line"] == by_code["CNV101"]["line"]

@@ -7,6 +7,7 @@ user asks for unconfirmed findings; a probe that crashed or timed out keeps its 
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from typing import List, Sequence
@@ -21,6 +22,16 @@ def _progress(done: int, total: int, result: ProbeResult) -> None:
     if done == total:
         sys.stderr.write("\n")
     sys.stderr.flush()
+
+
+def _timeout() -> float:
+    """Seconds one probe may take (imports excluded); CONVLINT_PROBE_TIMEOUT overrides."""
+    from .runner import DEFAULT_TIMEOUT
+
+    try:
+        return float(os.environ.get("CONVLINT_PROBE_TIMEOUT", DEFAULT_TIMEOUT))
+    except ValueError:
+        return DEFAULT_TIMEOUT
 
 
 def probe_findings(findings: Sequence[Finding], config: Config) -> List[Finding]:
@@ -43,7 +54,7 @@ def probe_findings(findings: Sequence[Finding], config: Config) -> List[Finding]
     from .runner import run_probes  # numpy is only needed once something is probed
 
     show = _progress if len(specs) >= 5 and sys.stderr.isatty() else None
-    for finding, result in zip(targets, run_probes(specs, progress=show)):
+    for finding, result in zip(targets, run_probes(specs, progress=show, timeout=_timeout())):
         if result.status == "not-reproduced" and not config.show_unconfirmed:
             continue
         out.append(finding.with_probe(result))
