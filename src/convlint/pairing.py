@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from .spec import CONV_TRANSPOSE, Site
 
@@ -152,8 +152,4 @@ def pair_across(files: Dict[str, Sequence[Site]], is_source, is_port) -> List[Pa
             if not ports:
                 break
     return pairs
-
-
-def iter_sibling_sources(path: str) -> Iterable[str]:
-    return (p for p in sibling_sources(path) if os.path.isfile(p))
 
