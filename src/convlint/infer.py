@@ -611,10 +611,8 @@ class _Inference:
             return replace(first, views=first.views + (f"flip{_fmt_tuple(tuple(rest))}",))
         if qualified in ("torch.nn.functional.pad", "numpy.pad", "tensorflow.pad",
                          "jax.numpy.pad"):
-            pads = rest[0] if rest else self._eval(kwargs.get("pad") or kwargs.get("paddings")
-                                                   or kwargs.get("pad_width"), env) \
-                if (kwargs.get("pad") or kwargs.get("paddings") or kwargs.get("pad_width")) \
-                else UNKNOWN
+            pads_node = kwargs.get("pad") or kwargs.get("paddings") or kwargs.get("pad_width")
+            pads = rest[0] if rest else (self._eval(pads_node, env) if pads_node else UNKNOWN)
             return _pad(first, pads, qualified == "torch.nn.functional.pad")
         if qualified in _PASS_THROUGH:
             return replace(first, framework=_PASS_THROUGH[qualified])
@@ -961,7 +959,7 @@ def build_spec(raw: RawSite, evaluate) -> Optional[ConvSpec]:
         groups = in_channels
     if in_channels is None and weight_fact is not None and groups is not None \
             and kernel_layout in ("OIK", "KIO"):
-        per_group = weight_fact.dim(1) if kernel_layout == "KIO" else weight_fact.dim(1)
+        per_group = weight_fact.dim(1)  # the in-dim is axis 1 in both OIK and KIO
         if per_group is not None:
             in_channels = per_group * groups
 
