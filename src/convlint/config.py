@@ -22,6 +22,9 @@ class Config:
     reference: str = REFERENCE_FRAMEWORK
     probe: bool = True
     show_unconfirmed: bool = False
+    # Explicit pairing, from [tool.convlint] port-map: (port "path::name", source
+    # "path::name") entries, paths relative to the project root; see convlint.pairing.
+    port_map: Tuple[Tuple[str, str], ...] = ()
 
     def enabled(self, code: str) -> bool:
         selectors = self.select + self.extend_select
