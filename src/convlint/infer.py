@@ -133,7 +133,7 @@ _PASS_THROUGH = {
     "tensorflow.constant": "tensorflow", "tensorflow.convert_to_tensor": "tensorflow",
     "tensorflow.Variable": "tensorflow", "tensorflow.identity": "tensorflow",
     "jax.numpy.asarray": "jax", "jax.numpy.array": "jax", "keras.ops.convert_to_tensor": "keras",
-    "torch.nn.Parameter": "torch",
+    "torch.nn.Parameter": "torch", "flax.nnx.Param": "flax",
 }
 _SAME_TENSOR_METHODS = {"contiguous", "detach", "cpu", "numpy", "float", "clone", "double",
                         "half", "to", "requires_grad_", "astype", "copy", "cuda", "data"}
@@ -225,6 +225,9 @@ class _Inference:
         self.done: Dict[int, Site] = {}
         self.layers: Dict[int, LayerValue] = {}
         self.deferred: List[Tuple[cst.FunctionDef, Optional[_ClassContext]]] = []
+        # Kernels written into flax params dicts ({'params': {...: {'kernel': k}}}).
+        self.flax_kernels: List[TensorFact] = []
+        self.has_flax = any(s.api.framework == "flax" for s in index.sites)
 
     # --- driver ------------------------------------------------------------------------
     def run(self) -> List[Site]:
@@ -241,6 +244,7 @@ class _Inference:
         for raw in self.raw_by_node.values():
             if raw.order not in self.done:
                 self.site_value(raw, _Env(globals_env))
+        self.link_flax_kernels()
         return [self.done[k] for k in sorted(self.done)]
 
     def exec_function(self, func: cst.FunctionDef, globals_env: _Env,
@@ -294,6 +298,9 @@ class _Inference:
             return
         if isinstance(stmt, (cst.For, cst.While)):
             assigned = _assigned_names(stmt)
+            # A tensor only written element-wise in the loop (a filter filled block by
+            # block) keeps its shape; its views record how it was indexed (catalog G05).
+            filled = self.element_filled(stmt, assigned, env)
             for name in assigned:
                 env.set(name, UNKNOWN)
             if isinstance(stmt, cst.For):
@@ -303,6 +310,8 @@ class _Inference:
                 self.exec_block(stmt.orelse.body.body, env, context)
             for name in assigned:
                 env.set(name, UNKNOWN)
+            for name, (fact, deps) in filled.items():
+                env.set(name, fact, deps)
             return
         if isinstance(stmt, (cst.With,)):
             for item in stmt.items:
@@ -370,6 +379,8 @@ class _Inference:
             for alias in small.names if not isinstance(small.names, cst.ImportStar) else ():
                 local = alias.evaluated_alias or alias.evaluated_name.split(".")[0]
                 env.set(local, _MODULE)
+        if self.has_flax:
+            self.collect_flax_kernels(small, env)
         self.sweep(small, env)
 
     def assign(self, target: cst.BaseExpression, value: object, env: _Env,
@@ -391,15 +402,128 @@ class _Inference:
             # the tensor holds is no longer what its constructor made.
             current = env.get(target.value.value)
             if isinstance(current, TensorFact):
-                env.set(target.value.value, replace(current, views=current.views + ("setitem",)),
+                views = current.views + ("setitem",) + self.setitem_pattern([target], env)
+                env.set(target.value.value, replace(current, views=views),
                         env.deps_of(target.value.value) | deps)
         elif isinstance(target, cst.Attribute):
+            if self.attribute_sink(target, value, env):
+                return
             owner = self.eval(target.value, env)
             if isinstance(owner, _SelfValue):
                 attrs = owner.context.attrs
                 name = target.attr.value
                 previous = attrs.get(name, value)
                 attrs[name] = value if previous == value else UNKNOWN
+
+    # --- weight-transfer sinks (catalog 4.1 item 5) ---------------------------------------
+    def sink(self, layer: LayerValue, fact: TensorFact) -> None:
+        """The kernel of ``layer`` is now ``fact``: its site describes the transferred weight."""
+        for order, value in self.layers.items():
+            site = self.done.get(order)
+            if value is layer and site is not None:
+                self.done[order] = replace(site, spec=replace(site.spec, weight=fact))
+                return
+
+    def call_sink(self, func: cst.Attribute, args: List[cst.Arg], env: _Env) -> bool:
+        """``layer.set_weights([k, b])``, ``layer.kernel.assign(k)``, ``kernel.set_value(k)``."""
+        method = func.attr.value
+        if not args:
+            return False
+        if method == "set_weights":
+            owner = self._eval(func.value, env)
+            weights = self._eval(args[0].value, env)
+            if isinstance(owner, LayerValue) and isinstance(weights, tuple) and weights \
+                    and isinstance(weights[0], TensorFact):
+                self.sink(owner, weights[0])
+                return True
+            return False
+        if method in ("assign", "set_value") and isinstance(func.value, cst.Attribute) \
+                and func.value.attr.value in _KERNEL_ATTRS:
+            owner = self._eval(func.value.value, env)
+            fact = self._eval(args[0].value, env)
+            if isinstance(owner, LayerValue) and isinstance(fact, TensorFact):
+                self.sink(owner, fact)
+                return True
+        return False
+
+    def attribute_sink(self, target: cst.Attribute, value: object, env: _Env) -> bool:
+        """nnx ``conv.kernel.value = k`` and ``conv.kernel = nnx.Param(k)``."""
+        holder = target
+        if target.attr.value == "value" and isinstance(target.value, cst.Attribute):
+            holder = target.value
+        if holder.attr.value not in _KERNEL_ATTRS or not isinstance(value, TensorFact):
+            return False
+        owner = self._eval(holder.value, env)
+        if isinstance(owner, LayerValue):
+            self.sink(owner, value)
+            return True
+        return False
+
+    def constant_initializer(self, raw: RawSite, env: _Env) -> Optional[TensorFact]:
+        """``kernel_initializer=keras.initializers.Constant(k)`` on a Keras layer."""
+        for name in ("kernel_initializer", "depthwise_initializer"):
+            node = raw.bound.args.get(name)
+            if not isinstance(node, cst.Call) or self.callees.get(node) not in _CONSTANT_INITS:
+                continue
+            values = [a.value for a in node.args if a.keyword is None or a.keyword.value == "value"]
+            fact = self.eval(values[0], env) if values else UNKNOWN
+            if isinstance(fact, TensorFact):
+                return fact
+        return None
+
+    def collect_flax_kernels(self, small: cst.CSTNode, env: _Env) -> None:
+        for node in _dicts_in(small):
+            for element in node.elements:
+                if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString) \
+                        and _string(element.key) == "kernel":
+                    fact = self.eval(element.value, env)
+                    if isinstance(fact, TensorFact):
+                        self.flax_kernels.append(fact)
+
+    def link_flax_kernels(self) -> None:
+        """A params-dict kernel names no site; link it only when one flax layer can take it."""
+        if len(set(self.flax_kernels)) != 1:
+            return
+        layers = [order for order, site in self.done.items()
+                  if site is not None and site.spec.framework == "flax" and site.spec.form == "layer"]
+        if len(layers) == 1:
+            site = self.done[layers[0]]
+            self.done[layers[0]] = replace(site, spec=replace(site.spec, weight=self.flax_kernels[0]))
+
+    def element_filled(self, loop: cst.CSTNode, assigned: Sequence[str],
+                       env: _Env) -> Dict[str, Tuple[TensorFact, FrozenSet[str]]]:
+        writes: Dict[str, List[cst.Subscript]] = {}
+        for target in _subscript_targets(loop):
+            writes.setdefault(target.value.value, []).append(target)  # type: ignore[attr-defined]
+        plain = set(_assigned_names_plain(loop))
+        out: Dict[str, Tuple[TensorFact, FrozenSet[str]]] = {}
+        for name, targets in writes.items():
+            current = env.get(name)
+            if name in plain or not isinstance(current, TensorFact):
+                continue
+            views = current.views + ("setitem",) + self.setitem_pattern(targets, env)
+            out[name] = (replace(current, views=views), env.deps_of(name))
+        return out
+
+    def setitem_pattern(self, targets: Sequence[cst.Subscript], env: _Env) -> Tuple[str, ...]:
+        """``setitem(1::4)``: an element write strided by 4 (or ``%``-indexed: ``?``) on axis 1."""
+        out: List[str] = []
+        for target in targets:
+            for axis, element in enumerate(target.slice):
+                item = element.slice
+                step: object = None
+                if isinstance(item, cst.Slice) and item.step is not None:
+                    step = self.eval(item.step, env)
+                    if step == 1:
+                        continue
+                elif isinstance(item, cst.Index) and _has_modulo(item.value):
+                    step = UNKNOWN
+                else:
+                    continue
+                text = f"setitem({axis}::{step if _is_int(step) else '?'})"
+                if text not in out:
+                    out.append(text)
+        return tuple(out)
 
     # --- sites -------------------------------------------------------------------------
     def sweep(self, node: cst.CSTNode, env: _Env) -> None:
@@ -418,6 +542,9 @@ class _Inference:
         if spec is None:  # known not to be 1-D
             self.done.setdefault(raw.order, None)  # type: ignore[arg-type]
             return UNKNOWN
+        initial = self.constant_initializer(raw, env)
+        if initial is not None:
+            spec = replace(spec, weight=initial)
         names = set()
         for expr in raw.bound.args.values():
             names |= self.deps(expr, env)
@@ -516,12 +643,17 @@ class _Inference:
     def eval_subscript(self, node: cst.Subscript, env: _Env) -> object:
         owner = self._eval(node.value, env)
         if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            flipped = _reversing_slice(owner, node)
+            if flipped is not None:
+                return flipped
             if isinstance(owner, TensorFact) and owner.shape is not None:
                 return _tensor_slice(owner, node)
             return UNKNOWN
         index = self._eval(node.slice[0].slice.value, env)
         if isinstance(owner, tuple) and _is_int(index) and -len(owner) <= index < len(owner):
             return owner[index]
+        if isinstance(owner, _StateDict) and isinstance(index, str):
+            return _layer_attribute(owner.layer, index)
         if isinstance(owner, TensorFact) and owner.shape is not None:
             return _tensor_slice(owner, node)
         return UNKNOWN
@@ -537,9 +669,13 @@ class _Inference:
             return self.eval_library_call(qualified, node, args, kwargs, env)
         func = node.func
         if isinstance(func, cst.Attribute):
+            if self.call_sink(func, args, env):
+                return UNKNOWN
             owner = self._eval(func.value, env)
             if isinstance(owner, TensorFact):
                 return self.eval_tensor_method(owner, func.attr.value, args, kwargs, env)
+            if isinstance(owner, LayerValue) and func.attr.value == "state_dict":
+                return _StateDict(owner)
         if isinstance(func, cst.Name) and func.value in ("len", "min", "max", "int", "tuple",
                                                          "list", "abs"):
             values = [self._eval(a.value, env) for a in args]
@@ -560,6 +696,8 @@ class _Inference:
             values = [self._eval(a.value, env) for a in args]
             if "size" in kwargs or "shape" in kwargs:
                 values = [self._eval(kwargs.get("size") or kwargs["shape"], env)]
+            elif _SHAPE_CONSTRUCTORS[qualified] != "torch" and values and isinstance(values[0], tuple):
+                values = values[:1]  # np.zeros(shape, dtype): the second argument is a dtype
             dims = _dims_from_args(values)
             fact = _tensor(_SHAPE_CONSTRUCTORS[qualified], dims, qualified)
             return replace(fact, dim_spans=self.dim_spans(args, kwargs, dims))
@@ -608,6 +746,9 @@ class _Inference:
                 return _permute(first, order, f"moveaxis({src}, {dst})")
             return UNKNOWN
         if qualified in ("numpy.flip", "torch.flip", "jax.numpy.flip", "tensorflow.reverse"):
+            axes_node = kwargs.get("dims") or kwargs.get("axis")
+            if not rest and axes_node is not None:
+                rest = [self._eval(axes_node, env)]
             return replace(first, views=first.views + (f"flip{_fmt_tuple(tuple(rest))}",))
         if qualified in ("torch.nn.functional.pad", "numpy.pad", "tensorflow.pad",
                          "jax.numpy.pad"):
@@ -641,6 +782,8 @@ class _Inference:
     def eval_tensor_method(self, fact: TensorFact, method: str, args: List[cst.Arg],
                            kwargs: Dict[str, cst.BaseExpression], env: _Env) -> object:
         values = [self._eval(a.value, env) for a in args]
+        if method == "numpy":
+            return replace(fact, framework="numpy")  # numpy semantics from here (.transpose())
         if method in _SAME_TENSOR_METHODS:
             return fact
         if method in ("size", "get_shape") or (method == "shape"):
@@ -662,7 +805,7 @@ class _Inference:
             perm = list(range(fact.rank))
             perm[a], perm[b] = perm[b], perm[a]
             return _permute(fact, perm, f"transpose({a}, {b})")
-        if method == "transpose" and fact.framework == "numpy":
+        if method == "transpose" and (fact.framework in ("numpy", "jax") or len(values) > 2):
             perm = values[0] if len(values) == 1 and isinstance(values[0], tuple) else tuple(values)
             if not perm and fact.rank is not None:
                 perm = tuple(reversed(range(fact.rank)))
@@ -671,6 +814,8 @@ class _Inference:
             dims = values[0] if len(values) == 1 and isinstance(values[0], tuple) else tuple(values)
             return _reshape(fact, dims, f"{method}{_fmt_tuple(dims)}")
         if method == "flip":
+            if not values and ("dims" in kwargs or "axis" in kwargs):
+                values = [self._eval(kwargs.get("dims") or kwargs["axis"], env)]
             return replace(fact, views=fact.views + (f"flip{_fmt_tuple(tuple(values))}",))
         if method == "t":
             return _permute(fact, (1, 0), "t()") if fact.rank == 2 else UNKNOWN
@@ -682,6 +827,109 @@ class _Inference:
             return TensorFact(fact.framework, tuple(shape), axes, fact.origin,
                               fact.views + (f"unsqueeze({values[0]})",))
         return UNKNOWN
+
+
+@dataclass(frozen=True)
+class _StateDict:
+    """``layer.state_dict()``: its "weight" and "bias" entries are the layer's."""
+
+    layer: LayerValue
+
+
+_KERNEL_ATTRS = ("kernel", "depthwise_kernel")
+_CONSTANT_INITS = ("keras.initializers.Constant", "keras.initializers.constant",
+                   "tensorflow.constant_initializer", "tensorflow.keras.initializers.Constant")
+
+
+def _reversing_slice(owner: object, node: cst.Subscript) -> Optional[TensorFact]:
+    """``w[::-1]`` / ``w[..., ::-1]``: a flip of one axis, recorded as ``flip(axis)``."""
+    if not isinstance(owner, TensorFact):
+        return None
+    elements = [e.slice for e in node.slice]
+    ellipsis = [i for i, e in enumerate(elements)
+                if isinstance(e, cst.Index) and isinstance(e.value, cst.Ellipsis)]
+    reversed_axes = []
+    for i, item in enumerate(elements):
+        if i in ellipsis:
+            continue
+        if not isinstance(item, cst.Slice) or item.lower is not None or item.upper is not None:
+            return None
+        step = item.step
+        if step is None:
+            continue
+        if isinstance(step, cst.UnaryOperation) and isinstance(step.operator, cst.Minus) \
+                and isinstance(step.expression, cst.Integer) and step.expression.value == "1":
+            reversed_axes.append(i)
+        else:
+            return None
+    if len(reversed_axes) != 1 or len(ellipsis) > 1:
+        return None
+    axis = reversed_axes[0]
+    if ellipsis:
+        if axis < ellipsis[0] or owner.rank is None:
+            return None
+        axis = owner.rank - (len(elements) - axis)
+    return replace(owner, views=owner.views + (f"flip({axis})",))
+
+
+def _has_modulo(node: cst.CSTNode) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, cst.Modulo):
+            return True
+        stack.extend(current.children)
+    return False
+
+
+def _dicts_in(node: cst.CSTNode) -> Iterable[cst.Dict]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Dict):
+            yield current
+        stack.extend(current.children)
+
+
+def _subscript_targets(node: cst.CSTNode) -> List[cst.Subscript]:
+    out: List[cst.Subscript] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef)) and current is not node:
+            continue
+        target = None
+        if isinstance(current, cst.AssignTarget):
+            target = current.target
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign)):
+            target = current.target
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            out.append(target)
+        stack.extend(current.children)
+    return out
+
+
+def _assigned_names_plain(node: cst.CSTNode) -> List[str]:
+    """Names rebound as a whole in ``node`` (not only written element-wise)."""
+    subscripted = {id(t) for t in _subscript_targets(node)}
+    names: List[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef)) and current is not node:
+            continue
+        targets: List[cst.BaseExpression] = []
+        if isinstance(current, cst.AssignTarget):
+            targets = [current.target]
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)):
+            targets = [current.target]
+        for target in targets:
+            if id(target) not in subscripted:
+                names.extend(_target_names(target))
+        stack.extend(current.children)
+    return names
 
 
 def _string(node: cst.SimpleString) -> object:
@@ -984,7 +1232,13 @@ def build_spec(raw: RawSite, evaluate) -> Optional[ConvSpec]:
         kernel_layout=kernel_layout,
         weight=weight_fact,
         input=input_fact,
+        transpose_kernel=_bool_or_none(role("transpose_kernel")),
+        depth_multiplier=_int_or_none(role("depth_multiplier")),
     )
+
+
+def _bool_or_none(v: object) -> Optional[bool]:
+    return v if isinstance(v, bool) else None
 
 
 def _int_or_none(v: object) -> Optional[int]:
@@ -1036,7 +1290,7 @@ def _layouts(api: ApiSpec, role) -> Tuple[Optional[str], Optional[str]]:
     if api.framework == "jax":
         dn = role("dimension_numbers") if "dimension_numbers" in api.roles else None
         if dn is None:
-            return NCL, kernel_layout
+            return api.data_layout or NCL, kernel_layout
         if isinstance(dn, tuple) and len(dn) == 3 and all(isinstance(s, str) for s in dn):
             return _lax_layout(dn[0]), _lax_kernel_layout(dn[1], api.kind)
         return None, None

@@ -125,6 +125,9 @@ class ConvSpec:
     kernel_layout: Optional[str] = None  # e.g. "OIK", "KIO"
     weight: Optional[TensorFact] = None  # functional forms: the kernel argument
     input: Optional[TensorFact] = None
+    # lax/flax conv_transpose: the kernel is flipped and its I/O swapped (catalog T03/T04).
+    transpose_kernel: Optional[bool] = None
+    depth_multiplier: Optional[int] = None  # Keras depthwise/separable layers
 
 
 @dataclass(frozen=True)
