@@ -516,8 +516,12 @@ class _Inference:
                     step = self.eval(item.step, env)
                     if step == 1:
                         continue
+                elif isinstance(item, cst.Slice) and any(
+                        bound is not None and _has_modulo(bound) for bound in (item.lower, item.upper)):
+                    bound = item.lower if _has_modulo(item.lower) else item.upper
+                    step = self.eval(_modulo(bound), env)
                 elif isinstance(item, cst.Index) and _has_modulo(item.value):
-                    step = UNKNOWN
+                    step = self.eval(_modulo(item.value), env)
                 else:
                     continue
                 text = f"setitem({axis}::{step if _is_int(step) else '?'})"
@@ -872,14 +876,19 @@ def _reversing_slice(owner: object, node: cst.Subscript) -> Optional[TensorFact]
     return replace(owner, views=owner.views + (f"flip({axis})",))
 
 
-def _has_modulo(node: cst.CSTNode) -> bool:
-    stack = [node]
+def _has_modulo(node: Optional[cst.CSTNode]) -> bool:
+    return _modulo(node) is not None
+
+
+def _modulo(node: Optional[cst.CSTNode]) -> Optional[cst.BaseExpression]:
+    """The divisor of the first ``a % b`` in ``node`` (``b``), or None."""
+    stack = [node] if node is not None else []
     while stack:
         current = stack.pop()
         if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, cst.Modulo):
-            return True
+            return current.right
         stack.extend(current.children)
-    return False
+    return None
 
 
 def _dicts_in(node: cst.CSTNode) -> Iterable[cst.Dict]:

@@ -377,15 +377,13 @@ def _consequence(verdict: Verdict, source: ConvSpec, port: ConvSpec) -> str:
 def _coincidence(verdict: Verdict, source: ConvSpec) -> str:
     i, o, k = source.in_channels, source.out_channels, source.kernel_size
     g = source.groups or 1
-    notes = []
+    if i is not None and o is not None and k is not None and i // g == o == k:
+        return f" because I == O == K == {k}"
     if verdict.code == "CNV201" and o is not None and o == k:
-        notes.append(f"O == K == {o}")
-    if verdict.code in ("CNV203", "CNV204") and i is not None and o is not None and i == o:
-        notes.append(f"I == O == {i}")
-    if verdict.code == "CNV203" and k is not None and i is not None and o is not None \
-            and i // g == o == k:
-        notes.append("a cube")
-    return f" because {' and '.join(notes)}" if notes else ""
+        return f" because O == K == {o}"
+    if verdict.code in ("CNV202", "CNV203", "CNV204") and i is not None and i == o:
+        return f" because I == O == {i}"
+    return ""
 
 
 def _transpose_kernel_fix(pair: Pair, verdict: Verdict) -> Optional[Fix]:
@@ -419,8 +417,12 @@ def _fix(pair: Pair, verdict: Verdict) -> Fix:
     description = f"convert with `w{expected.text}`"
     if expected.text == ".permute(2, 1, 0)":
         description += " (numpy: `np.transpose(w, (2, 1, 0))` or `w.T`)"
-    if pair.port.spec.kind == CONV_TRANSPOSE and pair.port.spec.framework in ("jax", "flax"):
-        description += ", or transpose_kernel=True with `w.permute(2, 1, 0)`"
+    port = pair.port.spec
+    if port.kind == CONV_TRANSPOSE and port.framework in ("jax", "flax") \
+            and port.transpose_kernel is False:
+        swapped = expectation(pair.source.spec, port, transpose_kernel=True)
+        if swapped is not None:
+            description += f", or transpose_kernel=True with `w{swapped.text}`"
     return Fix(description)
 
 
@@ -439,7 +441,8 @@ _LAYOUT_WORDS = {
 
 def _message(pair: Pair, verdict: Verdict, fix: Fix) -> str:
     source, port = pair.source.spec, pair.port.spec
-    src_layout = _LAYOUT_WORDS.get(source.kernel_layout or "", source.kernel_layout)
+    src_layout = "(C*M, 1, K)" if verdict.expected.depthwise else _LAYOUT_WORDS.get(
+        source.kernel_layout or "", source.kernel_layout)
     dst_layout = _LAYOUT_WORDS.get(port.kernel_layout or "", port.kernel_layout)
     needs = verdict.expected.text
     if port.kind == CONV_TRANSPOSE and port.framework in ("jax", "flax"):
@@ -523,11 +526,11 @@ def group_block_order(site: Site) -> Iterator[Hit]:
     layout = site.spec.kernel_layout or "???"
     word = "input" if layout[axis] == "I" else "output"
     g = step if step is not None else "g"
-    yield Hit(site, f"group blocks interleaved: this dense filter for {short_api(site.spec)} is "
-                    f"filled with a stride-{g} (or % {g}) index on its {word}-channel axis "
-                    f"{axis}, so channel c lands in group c % {g}; every framework groups "
-                    f"contiguous blocks (group i = channels [i*C/{g}, (i+1)*C/{g})). "
-                    f"Fix: index contiguous blocks, "
-                    f"`filt[:, i*C//{g}:(i+1)*C//{g}, i*O//{g}:(i+1)*O//{g}]`",
+    yield Hit(site, f"group blocks interleaved: the dense filter of this {short_api(site.spec)} "
+                    f"is filled with a stride-{g} or `% {g}` index on axis {axis} ({word} "
+                    f"channels), which puts channel c in group c % {g}; every framework's "
+                    f"group i is the contiguous block [i*C/{g}, (i+1)*C/{g}). Fix: "
+                    f"`filt[:, i*C//{g}:(i+1)*C//{g}, i*O//{g}:(i+1)*O//{g}] = "
+                    f"kernel[..., i*O//{g}:(i+1)*O//{g}]`",
               fix=Fix(f"fill contiguous blocks: filt[:, i*C//{g}:(i+1)*C//{g}, "
                       f"i*O//{g}:(i+1)*O//{g}] = kernel[..., i*O//{g}:(i+1)*O//{g}]"))
