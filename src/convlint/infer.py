@@ -658,6 +658,8 @@ class _Inference:
             return owner[index]
         if isinstance(owner, _StateDict) and isinstance(index, str):
             return _layer_attribute(owner.layer, index)
+        if isinstance(owner, _Checkpoint) and isinstance(index, str) and index.endswith("weight"):
+            return TensorFact("torch", None, None, f"{owner.origin}[{index}]")
         if isinstance(owner, TensorFact) and owner.shape is not None:
             return _tensor_slice(owner, node)
         return UNKNOWN
@@ -680,6 +682,8 @@ class _Inference:
                 return self.eval_tensor_method(owner, func.attr.value, args, kwargs, env)
             if isinstance(owner, LayerValue) and func.attr.value == "state_dict":
                 return _StateDict(owner)
+            if func.attr.value == "state_dict" and not args:
+                return _Checkpoint("state_dict")  # some torch module's parameters
         if isinstance(func, cst.Name) and func.value in ("len", "min", "max", "int", "tuple",
                                                          "list", "abs"):
             values = [self._eval(a.value, env) for a in args]
@@ -688,6 +692,8 @@ class _Inference:
 
     def eval_library_call(self, qualified: str, node: cst.Call, args: List[cst.Arg],
                           kwargs: Dict[str, cst.BaseExpression], env: _Env) -> object:
+        if qualified == "torch.load":
+            return _Checkpoint("torch.load")
         if qualified in _DATA_CONSTRUCTORS and args:
             shape = _nested_shape(args[0].value)
             if shape is not None and shape != ():
@@ -838,6 +844,16 @@ class _StateDict:
     """``layer.state_dict()``: its "weight" and "bias" entries are the layer's."""
 
     layer: LayerValue
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    """A torch state dict whose module is not in the code (``torch.load``, ``m.state_dict()``).
+
+    Its ``...weight`` entries are torch weights of unknown shape: ``origin`` + ``[key]``.
+    """
+
+    origin: str
 
 
 _KERNEL_ATTRS = ("kernel", "depthwise_kernel")

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
-from .spec import CONV_TRANSPOSE, Site
+from .spec import CONV, CONV_TRANSPOSE, ConvSpec, Site
 
 FLOW = "weight flow"
 NAMES = "matching enclosing names"
@@ -135,6 +135,10 @@ def pair_across(files: Dict[str, Sequence[Site]], is_source, is_port) -> List[Pa
         found = pair_sites([s for s in sites if is_source(s)], [s for s in sites if is_port(s)])
         pairs.extend(found)
         paired_ports.update(id(p.port) for p in found)
+    # Weights read from a checkpoint flow from a torch conv that is not in the code.
+    for sites in files.values():
+        pairs.extend(Pair(loaded_source(s), s, FLOW) for s in sites
+                     if is_port(s) and loaded_weight(s))
     normalized = {os.path.normpath(p): p for p in files}
     for path, sites in files.items():
         ports = [s for s in sites if is_port(s) and id(s) not in paired_ports]
@@ -153,3 +157,25 @@ def pair_across(files: Dict[str, Sequence[Site]], is_source, is_port) -> List[Pa
                 break
     return pairs
 
+
+
+# --- weights read from a checkpoint -----------------------------------------------------------
+
+CHECKPOINT_ORIGINS = ("torch.load[", "state_dict[")
+CHECKPOINT_API = "torch.load"
+
+
+def loaded_weight(port: Site) -> bool:
+    weight = port.spec.weight
+    return weight is not None and weight.origin.startswith(CHECKPOINT_ORIGINS)
+
+
+def loaded_source(port: Site) -> Site:
+    """The torch conv a checkpoint weight came from: only its layout is known (sizes None).
+
+    It stands at the port's own location, since the conv itself is not in the code.
+    """
+    transposed = port.spec.kind == CONV_TRANSPOSE
+    spec = ConvSpec(framework="torch", api=CHECKPOINT_API, kind=CONV_TRANSPOSE if transposed else CONV,
+                    form="functional", kernel_layout="IOK" if transposed else "OIK")
+    return Site(port.path, port.span, spec, port.scope, port.order)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 from ..findings import Edit, Fix
-from ..pairing import FLOW, Pair
+from ..pairing import CHECKPOINT_API, FLOW, Pair, loaded_weight
 from ..spec import CONV_TRANSPOSE, DEPTHWISE, SEPARABLE, ConvSpec, Site, TensorFact
 from .groups import short_api
 from .registry import ERROR, Hit, pair_rule, related_site, site_rule
@@ -272,9 +272,17 @@ def flow_weight(pair: Pair) -> Optional[TensorFact]:
         return None
     weight = pair.port.spec.weight
     source = pair.source
-    if weight is None or not weight.origin.startswith(f"{source.path}:{source.span.line}.weight"):
+    if weight is None:
+        return None
+    if from_checkpoint(pair):
+        return weight if loaded_weight(pair.port) else None
+    if not weight.origin.startswith(f"{source.path}:{source.span.line}.weight"):
         return None
     return weight
+
+
+def from_checkpoint(pair: Pair) -> bool:
+    return pair.source.spec.api == CHECKPOINT_API
 
 
 def judge(source: ConvSpec, port: ConvSpec, weight: TensorFact) -> Optional[Verdict]:
@@ -447,8 +455,10 @@ def _message(pair: Pair, verdict: Verdict, fix: Fix) -> str:
     needs = verdict.expected.text
     if port.kind == CONV_TRANSPOSE and port.framework in ("jax", "flax"):
         dst_layout = f"{dst_layout}, transpose_kernel={port.transpose_kernel}"
-    return (f"{_WHAT[verdict.code]}: {short_api(source)} weight {src_layout} at "
-            f"{pair.source.label} -> {short_api(port)} kernel {dst_layout} via "
+    where = (f"torch weight {src_layout} from {port.weight.origin if port.weight else '?'}"
+             if from_checkpoint(pair) else
+             f"{short_api(source)} weight {src_layout} at {pair.source.label}")
+    return (f"{_WHAT[verdict.code]}: {where} -> {short_api(port)} kernel {dst_layout} via "
             f"`w{verdict.chain if verdict.chain != 'no reorder' else ''}`"
             f"{' (no reorder)' if verdict.chain == 'no reorder' else ''}; needs "
             f"`w{needs if needs != 'no reorder' else ''}`"
@@ -464,10 +474,10 @@ def _weight_rule(code: str):
         if verdict is None or verdict.code != code:
             return
         fix = _fix(pair, verdict)
-        yield Hit(pair.port, _message(pair, verdict, fix),
-                  (related_site(pair.source, f"source: {short_api(pair.source.spec)}, weight "
-                                f"{_LAYOUT_WORDS.get(pair.source.spec.kernel_layout or '', '?')}"),),
-                  fix)
+        related = () if from_checkpoint(pair) else (related_site(
+            pair.source, f"source: {short_api(pair.source.spec)}, weight "
+                         f"{_LAYOUT_WORDS.get(pair.source.spec.kernel_layout or '', '?')}"),)
+        yield Hit(pair.port, _message(pair, verdict, fix), related, fix)
 
     check.__name__ = f"check_{code}"
     return check
