@@ -474,7 +474,8 @@ class _Inference:
     def collect_flax_kernels(self, small: cst.CSTNode, env: _Env) -> None:
         for node in _dicts_in(small):
             for element in node.elements:
-                if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString) \
+                if isinstance(element, cst.DictElement) \
+                        and isinstance(element.key, cst.SimpleString) \
                         and _string(element.key) == "kernel":
                     fact = self.eval(element.value, env)
                     if isinstance(fact, TensorFact):
@@ -484,14 +485,17 @@ class _Inference:
         """A params-dict kernel names no site; link it only when one flax layer can take it."""
         if len(set(self.flax_kernels)) != 1:
             return
-        layers = [order for order, site in self.done.items()
-                  if site is not None and site.spec.framework == "flax" and site.spec.form == "layer"]
+        layers = [site for site in self.done.values() if site is not None
+                  and site.spec.framework == "flax" and site.spec.form == "layer"]
         if len(layers) == 1:
-            site = self.done[layers[0]]
-            self.done[layers[0]] = replace(site, spec=replace(site.spec, weight=self.flax_kernels[0]))
+            site = layers[0]
+            self.done[site.order] = replace(
+                site, spec=replace(site.spec, weight=self.flax_kernels[0]))
 
     def element_filled(self, loop: cst.CSTNode, assigned: Sequence[str],
                        env: _Env) -> Dict[str, Tuple[TensorFact, FrozenSet[str]]]:
+        if not any(isinstance(env.get(name), TensorFact) for name in assigned):
+            return {}
         writes: Dict[str, List[cst.Subscript]] = {}
         for target in _subscript_targets(loop):
             writes.setdefault(target.value.value, []).append(target)  # type: ignore[attr-defined]
@@ -516,8 +520,8 @@ class _Inference:
                     step = self.eval(item.step, env)
                     if step == 1:
                         continue
-                elif isinstance(item, cst.Slice) and any(
-                        bound is not None and _has_modulo(bound) for bound in (item.lower, item.upper)):
+                elif isinstance(item, cst.Slice) \
+                        and (_has_modulo(item.lower) or _has_modulo(item.upper)):
                     bound = item.lower if _has_modulo(item.lower) else item.upper
                     step = self.eval(_modulo(bound), env)
                 elif isinstance(item, cst.Index) and _has_modulo(item.value):
@@ -706,7 +710,8 @@ class _Inference:
             values = [self._eval(a.value, env) for a in args]
             if "size" in kwargs or "shape" in kwargs:
                 values = [self._eval(kwargs.get("size") or kwargs["shape"], env)]
-            elif _SHAPE_CONSTRUCTORS[qualified] != "torch" and values and isinstance(values[0], tuple):
+            elif _SHAPE_CONSTRUCTORS[qualified] != "torch" and values \
+                    and isinstance(values[0], tuple):
                 values = values[:1]  # np.zeros(shape, dtype): the second argument is a dtype
             dims = _dims_from_args(values)
             fact = _tensor(_SHAPE_CONSTRUCTORS[qualified], dims, qualified)

@@ -158,7 +158,6 @@ def pair_across(files: Dict[str, Sequence[Site]], is_source, is_port) -> List[Pa
     return pairs
 
 
-
 # --- weights read from a checkpoint -----------------------------------------------------------
 
 CHECKPOINT_ORIGINS = ("torch.load[", "state_dict[")
@@ -176,6 +175,7 @@ def loaded_source(port: Site) -> Site:
     It stands at the port's own location, since the conv itself is not in the code.
     """
     transposed = port.spec.kind == CONV_TRANSPOSE
-    spec = ConvSpec(framework="torch", api=CHECKPOINT_API, kind=CONV_TRANSPOSE if transposed else CONV,
-                    form="functional", kernel_layout="IOK" if transposed else "OIK")
+    spec = ConvSpec(framework="torch", api=CHECKPOINT_API,
+                    kind=CONV_TRANSPOSE if transposed else CONV, form="functional",
+                    kernel_layout="IOK" if transposed else "OIK")
     return Site(port.path, port.span, spec, port.scope, port.order)

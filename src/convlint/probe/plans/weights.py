@@ -127,8 +127,8 @@ def plan_weight_flow(pair: Pair) -> Optional[ProbeSpec]:
         if swapped is not None and replay(concrete, ops) == replay(concrete, swapped.ops):
             fix = Side(_port_call(port, c, o, k, g, transpose_kernel=True), kernel_ops=user_ops,
                        input_ops=input_ops)
-    return ProbeSpec(verdict.code, Side(source_call), Side(port_call_, kernel_ops=user_ops,
-                                                            input_ops=input_ops), fix,
+    port_side = Side(port_call_, kernel_ops=user_ops, input_ops=input_ops)
+    return ProbeSpec(verdict.code, Side(source_call), port_side, fix,
                      lengths=(length(c, o, k, 1),),
                      notes=("stride 1, padding VALID on every side: the probe isolates the "
                             "kernel conversion",))
@@ -144,7 +144,9 @@ def plan_group_block_order(site: Site) -> Optional[ProbeSpec]:
         return None
     groups = found[1]
     dims = dict(zip(spec.kernel_layout or "", spec.weight.shape))
-    c, o, k = size(dims.get("I"), 2 * groups), size(dims.get("O"), 3 * groups), size(dims.get("K"), 4)
+    c = size(dims.get("I"), 2 * groups)
+    o = size(dims.get("O"), 3 * groups)
+    k = size(dims.get("K"), 4)
     if c % groups or o % groups or groups > MAX_DIM:
         return None
     dense = port_call(spec.framework, c, o, k, 1, 1, 1)
