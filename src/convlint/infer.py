@@ -797,8 +797,6 @@ class _Inference:
     def eval_tensor_method(self, fact: TensorFact, method: str, args: List[cst.Arg],
                            kwargs: Dict[str, cst.BaseExpression], env: _Env) -> object:
         values = [self._eval(a.value, env) for a in args]
-        if method == "numpy":
-            return replace(fact, framework="numpy")  # numpy semantics from here (.transpose())
         if method in _SAME_TENSOR_METHODS:
             return fact
         if method in ("size", "get_shape") or (method == "shape"):
@@ -820,7 +818,9 @@ class _Inference:
             perm = list(range(fact.rank))
             perm[a], perm[b] = perm[b], perm[a]
             return _permute(fact, perm, f"transpose({a}, {b})")
-        if method == "transpose" and (fact.framework in ("numpy", "jax") or len(values) > 2):
+        if method == "transpose" and (fact.framework == "numpy" or len(values) != 2):
+            # torch's transpose takes exactly two dims: any other count is numpy's (or
+            # jax's) axes permutation, e.g. on ``x.numpy()`` whose fact stays torch.
             perm = values[0] if len(values) == 1 and isinstance(values[0], tuple) else tuple(values)
             if not perm and fact.rank is not None:
                 perm = tuple(reversed(range(fact.rank)))
