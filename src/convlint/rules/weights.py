@@ -302,7 +302,7 @@ def judge(source: ConvSpec, port: ConvSpec, weight: TensorFact) -> Optional[Verd
         known = False
     if not known:
         if has_reshape:
-            return _structural(ops, expected, port, weight)
+            return _structural(ops, expected, shape, weight)
         concrete = _stand_ins(shape)
     else:
         concrete = tuple(shape)  # type: ignore[arg-type]
@@ -313,8 +313,26 @@ def judge(source: ConvSpec, port: ConvSpec, weight: TensorFact) -> Optional[Verd
     if got is not None and got == want:
         return None
     code = _classify(ops, expected, port, concrete)
-    return Verdict(code, _chain_text(weight.views), expected,
-                   got.shape if got is not None else None, want.shape, known, tuple(ops))
+    if known:
+        return Verdict(code, _chain_text(weight.views), expected,
+                       got.shape if got is not None else None, want.shape, True, tuple(ops))
+    # Too large to replay at the user's sizes, or partly unknown: shapes alone.
+    real = _shape_after(shape, ops), _shape_after(shape, expected.ops)
+    sizes_known = None not in real
+    return Verdict(code, _chain_text(weight.views), expected, real[0], real[1], sizes_known,
+                   tuple(ops))
+
+
+def _shape_after(shape: Sequence[Optional[int]], ops: Sequence[ViewOp]
+                 ) -> Optional[Tuple[int, ...]]:
+    """The result shape of ``ops`` on ``shape`` when every size is known (permutes only)."""
+    if any(d is None for d in shape) or any(op[0] != "permute" and op[0] != "flip" for op in ops):
+        return None
+    current = tuple(shape)
+    for op in ops:
+        if op[0] == "permute":
+            current = tuple(current[a] for a in op[1])  # type: ignore[union-attr]
+    return current  # type: ignore[return-value]
 
 
 def _stand_ins(shape: Sequence[Optional[int]]) -> Tuple[int, ...]:
@@ -349,10 +367,16 @@ def _scrambling_reshape(ops: Sequence[ViewOp], shape: Sequence[int]) -> bool:
     return False
 
 
-def _structural(ops: Sequence[ViewOp], expected: Expectation, port: ConvSpec,
+def _structural(ops: Sequence[ViewOp], expected: Expectation, shape: Sequence[Optional[int]],
                 weight: TensorFact) -> Optional[Verdict]:
-    """Unknown sizes and a reshape: only a reshape straight from the source is certain."""
+    """No replay (unknown or large sizes) and a reshape: only a reshape straight from the
+    source is certain, unless the known sizes show it just moves a size-1 axis."""
     if not ops or ops[0][0] != "reshape":
+        return None
+    dims = ops[0][1]
+    if None not in shape and -1 not in dims and _only_moves_unit_axes(shape, dims):  # type: ignore
+        return None
+    if None not in shape and tuple(dims) == tuple(shape):  # type: ignore[arg-type]
         return None
     code = "CNV205" if expected.depthwise else "CNV202"
     return Verdict(code, _chain_text(weight.views), expected, None, None, False, tuple(ops))

@@ -7,6 +7,7 @@ user's where known, since that is where the silent coincidences (O == K, I == O)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional, Tuple
 
 from ...pairing import Pair
@@ -36,15 +37,22 @@ _TRANSPOSED = {
 }
 
 
-def _sizes(source: ConvSpec) -> Optional[Tuple[int, int, int, int]]:
-    """(C, O, K, groups): the user's; defaults only where no reshape literal depends on them."""
+def _sizes(source: ConvSpec, has_reshape: bool) -> Optional[Tuple[int, int, int, int]]:
+    """(C, O, K, groups): the user's. Sizes too large to probe are replaced by small ones
+    with the same equalities (I == O, O == K: where silence lives), unless a reshape's
+    literal dims depend on them."""
     g = source.groups or 1
     c, o, k = source.in_channels, source.out_channels, source.kernel_size
-    if any(v is None or v < 1 or v > MAX_DIM for v in (c, o, k)) or g > MAX_DIM:
+    if any(v is None or v < 1 for v in (c, o, k)) or c % g or o % g:  # type: ignore[operator]
         return None
-    if c % g or o % g:  # type: ignore[operator]
+    if max(c, o, k, g) <= MAX_DIM:  # type: ignore[type-var]
+        return c, o, k, g  # type: ignore[return-value]
+    if has_reshape or g != 1:
         return None
-    return c, o, k, g  # type: ignore[return-value]
+    small: dict = {1: 1}
+    for value in (c, o, k):
+        small.setdefault(value, 3 + len(small) - 1)
+    return small[c], small[o], small[k], 1
 
 
 def _port_call(port: ConvSpec, c: int, o: int, k: int, g: int,
@@ -99,14 +107,17 @@ def plan_weight_flow(pair: Pair) -> Optional[ProbeSpec]:
     if weight is None:
         return None
     verdict = judge(source, port, weight)
-    sizes = _sizes(source)
-    shape = source_shape(source)
-    if verdict is None or sizes is None or shape is None or None in shape:
-        return None
-    c, o, k, g = sizes
     ops = chain_ops(weight.views, 3)
     expected = expectation(source, port)
-    if ops is None or expected is None:
+    if verdict is None or ops is None or expected is None:
+        return None
+    has_reshape = expected.depthwise or any(op[0] != "permute" and op[0] != "flip" for op in ops)
+    sizes = _sizes(source, has_reshape)
+    if sizes is None:
+        return None
+    c, o, k, g = sizes
+    shape = source_shape(replace(source, in_channels=c, out_channels=o, kernel_size=k, groups=g))
+    if shape is None or None in shape:
         return None
     user_ops = _probe_ops(ops, shape)
     fix_ops = _probe_ops(expected.ops, shape)
