@@ -478,7 +478,10 @@ class _Inference:
                         and isinstance(element.key, cst.SimpleString) \
                         and _string(element.key) == "kernel":
                     fact = self.eval(element.value, env)
-                    if isinstance(fact, TensorFact):
+                    # A 'kernel' may be a Dense one: keep 3-D kernels, or checkpoint entries
+                    # whose key names a conv.
+                    if isinstance(fact, TensorFact) and (
+                            fact.rank == 3 or fact.rank is None and "conv" in fact.origin.lower()):
                         self.flax_kernels.append(fact)
 
     def link_flax_kernels(self) -> None:

@@ -536,8 +536,8 @@ def interleaved_write(site: Site) -> Optional[Tuple[int, Optional[int]]]:
     layout = spec.kernel_layout
     if weight is None or "setitem" not in weight.views or layout is None or len(layout) != 3:
         return None
-    if spec.kind in (DEPTHWISE, SEPARABLE):
-        return None
+    if spec.kind in (DEPTHWISE, SEPARABLE) or spec.framework == "torch":
+        return None  # torch is the reference side: its own filters are not ports
     for view in weight.views:
         match = _SETITEM.match(view)
         if match is None:
