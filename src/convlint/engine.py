@@ -8,7 +8,7 @@ yields one CNV900 finding and never hides the findings of the others.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import rules
@@ -83,7 +83,9 @@ def read_and_analyze(path: str, config: Config) -> FileAnalysis:
         if isinstance(source, notebook.NotebookError):
             failure = ParseFailure(path, str(source))
             return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
-        data = source.encode("utf-8")
+        analysis = analyze_bytes(path, source.encode("utf-8"), config)
+        # A CNV900 in a cell still needs the cell markers to be located.
+        return analysis if analysis.source else replace(analysis, source=source)
     return analyze_bytes(path, data, config)
 
 

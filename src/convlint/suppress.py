@@ -30,14 +30,11 @@ from .findings import Finding
 
 UNUSED_NAME = "unused-suppression"
 
-# Same grammar as flake8's defaults.NOQA_INLINE_REGEX.
-_NOQA = re.compile(
-    r"# noqa"
-    r"(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+)?(?:[,\s]*[A-Z][0-9]+(?:[,\s]+)?)*))?",
-    re.IGNORECASE,
-)
+# flake8's defaults.NOQA_INLINE_REGEXP (flake8 >= 6: codes are letters then digits, so
+# `CNV101` is one code, not a `V101` inside a blanket `# noqa`).
+_NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*convlint:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
-_CODE = re.compile(r"[A-Z][0-9]+", re.IGNORECASE)
+_CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 _CANDIDATE = re.compile(r"noqa|convlint:\s*ignore", re.IGNORECASE)
 
 
