@@ -174,7 +174,9 @@ def parse_error(text: str, path: str) -> Optional[str]:
     except Exception as exc:  # noqa: BLE001 - any parser failure means "do not write"
         return f"the fixed file would not parse (LibCST: {str(exc).splitlines()[0]})"
     try:
-        compile(text, path, "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
+        # A full compile (never run): the AST-only mode misses checks such as a
+        # repeated keyword argument, which the code generator makes.
+        compile(text, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         return f"the fixed file would not compile ({exc})"
     except (RecursionError, MemoryError):
@@ -235,8 +237,10 @@ def unified_diff(path: str, before: bytes, after: bytes) -> str:
 
 
 def _key(finding: Finding) -> tuple:
-    """Identifies "the same finding" across passes, although lines may have moved."""
-    return (finding.path, finding.code, finding.related, finding.fix.description)
+    """A finding that is still there, at the same place, after its fix was applied: the
+    fix did not clear it, and applying it again (an insertion) would repeat the edit."""
+    return (finding.path, finding.code, finding.line, finding.column, finding.related,
+            finding.fix.description)
 
 
 def run(check: Callable[[], Sequence[Finding]], probes: bool, write: bool = True,
