@@ -213,3 +213,36 @@ def test_with_probes_only_agreeing_fixes_apply():
     assert fix.fixable(agree, probes=True) and not fix.fixable(disagree, probes=True)
     assert not fix.fixable(skipped, probes=True) and fix.fixable(skipped, probes=False)
     assert not fix.fixable(replace(base, path="nb.ipynb"), probes=False)
+
+
+def test_with_probes_a_disagreeing_fix_is_not_applied(tmp_path, monkeypatch, capsys):
+    from dataclasses import replace
+
+    from convlint.findings import ProbeResult
+
+    port = _seed(tmp_path)
+    original = port.read_bytes()
+    verdict = ProbeResult("confirmed", 4.0, "differs", 1.0, 3.0)  # the fix still differs
+
+    def fake_stage(config):
+        return lambda findings: [replace(f, probe=verdict) for f in findings]
+
+    monkeypatch.setattr(cli, "_probe_stage", fake_stage)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check", "--fix", "."]) == 1
+    assert port.read_bytes() == original
+    assert "fixed 0 findings" in capsys.readouterr().err
+
+
+def test_with_real_probes_the_seed_fix_is_confirmed_and_applied(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+    port = _seed(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check", "--format", "json", "."]) == 1
+    (finding,) = __import__("json").loads(capsys.readouterr().out)
+    assert finding["probe"]["status"] == "confirmed"
+    assert finding["probe"]["fix_max_abs_diff"] <= 1e-4 * max(
+        1.0, finding["probe"]["max_abs_diff"] / finding["probe"]["rel_diff"])
+    assert cli.main(["check", "--fix", "."]) == 0
+    assert "tf.ones([kernel_size, 1, out_channels])" in port.read_text()
