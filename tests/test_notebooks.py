@@ -1,6 +1,7 @@
 """Notebooks: code cells analyzed as one module, findings at (cell, line in cell)."""
 
 import json
+import shutil
 from pathlib import Path
 
 import jsonschema
@@ -30,7 +31,9 @@ def test_finding_points_at_the_cell_and_the_line_in_it(convlint_cli):
     assert finding["related"][0] | {"message": ""} == {
         "path": PORT, "cell": 3, "line": 4, "column": 5, "message": ""}
     assert f"{PORT}:cell 3:4 is grouped" in finding["message"]
-    assert finding["fix"]["edits"] == []  # notebooks are not rewritten
+    # The fix's edit is in cell coordinates too: cell 6, line 2, the filter's in-dim.
+    assert finding["fix"]["edits"] == [{"line": 2, "column": 31, "end_line": 2, "end_column": 32,
+                                        "replacement": "2", "cell": 6}]
     schema = json.loads((ROOT / "tests" / "findings.schema.json").read_text())
     jsonschema.validate(findings, schema)
     cell = json.loads(Path(ROOT / PORT).read_text())["cells"][5]
@@ -87,3 +90,28 @@ def test_directories_include_notebooks(tmp_path):
     (tmp_path / ".ipynb_checkpoints" / "a-checkpoint.ipynb").write_text("{}")
     files, missing = engine.collect_files([str(tmp_path)])
     assert files == [str(tmp_path / "a.ipynb")] and not missing
+
+
+def test_fix_rewrites_only_the_cell_line_and_is_idempotent(tmp_path, convlint_cli):
+    path = tmp_path / "nb.ipynb"
+    shutil.copy(NOTEBOOKS / "grouped_port.ipynb", path)
+    before = path.read_text()
+    result = convlint_cli("check", "--no-probe", "--fix", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = path.read_text()
+    assert after == before.replace('"kernel = tf.random.normal([3, 4, 6])\\n"',
+                                   '"kernel = tf.random.normal([3, 2, 6])\\n"')
+    assert after != before
+    again = convlint_cli("check", "--no-probe", "--fix", str(path))
+    assert again.returncode == 0 and path.read_text() == after
+    assert "All clear" in again.stdout
+
+
+def test_notebook_whose_layout_cannot_be_reproduced_is_not_rewritten(tmp_path, convlint_cli):
+    path = tmp_path / "nb.ipynb"
+    document = json.loads((NOTEBOOKS / "grouped_port.ipynb").read_text())
+    path.write_text(json.dumps(document, separators=(",", ":")))
+    before = path.read_bytes()
+    result = convlint_cli("check", "--no-probe", "--fix", str(path))
+    assert result.returncode == 1 and path.read_bytes() == before
+    assert "JSON layout cannot be reproduced" in result.stderr

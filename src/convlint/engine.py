@@ -81,7 +81,7 @@ def read_and_analyze(path: str, config: Config) -> FileAnalysis:
     if notebook.is_notebook(path):
         source = notebook.read_source(data)
         if isinstance(source, notebook.NotebookError):
-            failure = ParseFailure(path, str(source))
+            failure = ParseFailure(path, str(source), source.line)
             return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
         analysis = analyze_bytes(path, source.encode("utf-8"), config)
         # A CNV900 in a cell still needs the cell markers to be located.

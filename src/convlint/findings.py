@@ -33,6 +33,7 @@ class Edit:
     end_line: int
     end_column: int
     replacement: str
+    cell: Optional[int] = None  # in a notebook: the cell; lines count within it
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ class Finding:
         for related, entry in zip(self.related, out["related"]):
             if related.cell is not None:
                 entry["cell"] = related.cell
+        for edit, entry in zip(self.fix.edits if self.fix else (), (out["fix"] or {}).get("edits", ())):
+            if edit.cell is not None:
+                entry["cell"] = edit.cell
         return out
 
     def _contract_json(self) -> dict:

@@ -18,7 +18,10 @@ formatting, comments, encoding, BOM and line endings. What makes it safe:
 - With probes on, a fix is applied only when the probe ran it and it matched the source
   (``fix_max_abs_diff`` within tolerance). Without probes every mechanical fix applies.
 
-Notebooks are not rewritten (their findings carry no edits, see convlint.notebook).
+Notebooks: the edits (in cell coordinates, ``Edit.cell``) are applied to the code cells'
+text, and the notebook is written back only if its JSON layout can be reproduced
+exactly (nbformat's ``indent=1, sort_keys=True`` and a few common others), so only the
+fixed cells' ``source`` changes in the file; otherwise it is left alone with a message.
 """
 
 from __future__ import annotations
@@ -26,15 +29,17 @@ from __future__ import annotations
 import difflib
 import hashlib
 import io
+import json
 import os
 import re
 import stat
 import tempfile
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .findings import Finding
+from . import notebook
 from .notebook import is_notebook
 
 MAX_PASSES = 5
@@ -99,7 +104,9 @@ def decode(data: bytes) -> Decoded:
 
 def fixable(finding: Finding, probes: bool) -> bool:
     """Whether ``finding`` carries edits that may be applied in this run."""
-    if finding.fix is None or not finding.fix.edits or is_notebook(finding.path):
+    if finding.fix is None or not finding.fix.edits:
+        return False
+    if is_notebook(finding.path) and any(e.cell is None for e in finding.fix.edits):
         return False
     return probe_agrees(finding) if probes else True
 
@@ -204,6 +211,62 @@ def fix_file(path: str, data: bytes, findings: Sequence[Finding]) -> FileResult:
     return FileResult(path, data, fixed, tuple(applied), tuple(skipped))
 
 
+# json.dumps settings that reproduce how notebooks are commonly written (nbformat first).
+_NOTEBOOK_LAYOUTS = ({"indent": 1, "sort_keys": True}, {"indent": 1}, {"indent": 2},
+                     {"indent": 2, "sort_keys": True}, {"indent": 4}, {"indent": 4, "sort_keys": True})
+
+
+def _notebook_dumper(document: dict, text: str):
+    for layout in _NOTEBOOK_LAYOUTS:
+        for end in ("\n", ""):
+            for ascii_only in (False, True):
+                def dump(doc, layout=layout, end=end, ascii_only=ascii_only):
+                    return json.dumps(doc, ensure_ascii=ascii_only, **layout) + end
+                if dump(document) == text:
+                    return dump
+    return None
+
+
+def fix_notebook(path: str, data: bytes, findings: Sequence[Finding]) -> FileResult:
+    """The fixed content of one notebook (nothing written)."""
+    try:
+        document = notebook.load(data)
+        text = data.decode("utf-8")
+        cells = notebook.code_cells(document)
+    except (notebook.NotebookError, UnicodeDecodeError) as exc:
+        return FileResult(path, data, data, error=f"cannot read the notebook: {exc}")
+    dump = _notebook_dumper(document, text)
+    if dump is None:
+        return FileResult(path, data, data, error="the notebook's JSON layout cannot be "
+                                                  "reproduced, so it is not rewritten")
+    raw = notebook.raw_source(cells)
+    table = notebook.cell_starts(raw)
+    virtual: List[Finding] = []
+    for finding in findings:
+        edits = [notebook.virtual_edit(e, table) for e in finding.fix.edits]
+        if all(e is not None for e in edits):
+            virtual.append(replace(finding, fix=replace(finding.fix, edits=tuple(edits))))
+    new_raw, applied, skipped = apply_fixes(Decoded(raw, "utf-8", "\n"), virtual)
+    if not applied or new_raw == raw:
+        return FileResult(path, data, data, (), tuple(skipped))
+    new_cells = notebook.split_raw(new_raw)
+    if new_cells is None or sorted(new_cells) != [number for number, _ in cells]:
+        return FileResult(path, data, data, (), tuple(skipped),
+                          error="a fix would move a cell boundary")
+    for number, old in cells:
+        new = new_cells[number]
+        if old and not old.endswith(("\n", "\r")) and new.endswith("\n"):
+            new = new[:-1]  # the line break raw_source added after the cell's last line
+        if new != old:
+            cell = document["cells"][number - 1]
+            cell["source"] = new.splitlines(True) if isinstance(cell["source"], list) else new
+    fixed = dump(document)
+    problem = parse_error(notebook.to_source(fixed.encode("utf-8")), path)
+    if problem is not None:
+        return FileResult(path, data, data, (), tuple(skipped), error=problem)
+    return FileResult(path, data, fixed.encode("utf-8"), tuple(applied), tuple(skipped))
+
+
 def write_atomic(path: str, data: bytes, expected: str) -> None:
     """Replace ``path`` by ``data`` if it still hashes to ``expected``; atomic."""
     target = os.path.realpath(path)  # a symlink keeps pointing at the fixed file
@@ -268,7 +331,7 @@ def run(check: Callable[[], Sequence[Finding]], probes: bool, write: bool = True
                 results[path] = FileResult(path, b"", b"", error=f"cannot read: {exc.strerror}")
                 continue
             originals.setdefault(path, data)
-            result = fix_file(path, data, group)
+            result = (fix_notebook if is_notebook(path) else fix_file)(path, data, group)
             attempted.update(_key(f) for f in result.applied)
             if result.changed and write:
                 try:

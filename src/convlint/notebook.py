@@ -23,15 +23,27 @@ import re
 from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from .findings import Finding, Related
+from .findings import Edit, Finding, Fix, Related
 
 SUFFIX = ".ipynb"
 MARKER = "# convlint-notebook-cell "
 _MAGIC = re.compile(r"^(\s*)(?:[%!?]|[\w.]+\?\??\s*$)")
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")  # what LibCST counts as a line break (not \f, \u2028)
+
+
 class NotebookError(ValueError):
     """The file is not a notebook convlint can read (message for CNV900)."""
+
+    def __init__(self, message: str, line: int = 1) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def split_lines(text: str) -> List[str]:
+    lines = _NEWLINE.split(text)
+    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def is_notebook(path: str) -> bool:
@@ -50,7 +62,7 @@ def _cell_text(cell: dict) -> str:
 
 
 def _python_lines(text: str) -> List[str]:
-    lines = text.splitlines()
+    lines = split_lines(text)
     if lines and lines[0].lstrip().startswith("%%"):
         return [""] * len(lines)
     out = []
@@ -60,35 +72,66 @@ def _python_lines(text: str) -> List[str]:
     return out
 
 
-def to_source(data: bytes) -> str:
-    """The virtual module of a notebook's bytes; raises NotebookError."""
+def load(data: bytes) -> dict:
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise NotebookError(f"notebook is not UTF-8: {exc}") from None
     except json.JSONDecodeError as exc:
         raise NotebookError(f"notebook is not valid JSON: {exc.msg} at line {exc.lineno} "
-                            f"column {exc.colno}") from None
+                            f"column {exc.colno}", exc.lineno) from None
     except RecursionError:
         raise NotebookError("notebook JSON nested too deeply") from None
     cells = document.get("cells") if isinstance(document, dict) else None
     if not isinstance(cells, list):
         raise NotebookError("not a Jupyter notebook: no list of \"cells\" (nbformat 4)")
-    out: List[str] = []
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict):
             raise NotebookError(f"cell {number} is not an object")
-        if cell.get("cell_type") != "code":
-            continue
+    return document
+
+
+def code_cells(document: dict) -> List[Tuple[int, str]]:
+    """(cell number, source text) of every code cell."""
+    return [(number, _cell_text(cell)) for number, cell in enumerate(document["cells"], start=1)
+            if cell.get("cell_type") == "code"]
+
+
+def to_source(data: bytes) -> str:
+    """The virtual module of a notebook's bytes; raises NotebookError."""
+    out: List[str] = []
+    for number, text in code_cells(load(data)):
         out.append(f"{MARKER}{number}")
-        out.extend(_python_lines(_cell_text(cell)))
+        out.extend(_python_lines(text))
     return "\n".join(out) + "\n" if out else ""
+
+
+def raw_source(cells: Sequence[Tuple[int, str]]) -> str:
+    """Like :func:`to_source`, line for line, but with the cells' text as written (magics,
+    line endings): what fix edits are applied to before the cells are split apart."""
+    parts = []
+    for number, text in cells:
+        parts.append(f"{MARKER}{number}\n{text}")
+        if text and not text.endswith(("\n", "\r")):
+            parts.append("\n")
+    return "".join(parts)
+
+
+def split_raw(source: str) -> Optional[Dict[int, str]]:
+    """Cell number -> text, from a (fixed) :func:`raw_source`; None if markers moved."""
+    out: Dict[int, str] = {}
+    pieces = re.split(r"(?m)^" + re.escape(MARKER) + r"(\d+)\n", source)
+    if pieces[0] != "":
+        return None
+    for i in range(1, len(pieces), 2):
+        out[int(pieces[i])] = pieces[i + 1]
+    return out
 
 
 def cell_starts(source: str) -> List[Tuple[int, int]]:
     """(virtual line of the marker, cell number) for every code cell, in order."""
     return [(number, int(line[len(MARKER):]))
-            for number, line in enumerate(source.splitlines(), start=1)
+            for number, line in enumerate(split_lines(source), start=1)
             if line.startswith(MARKER)]
 
 
@@ -121,11 +164,28 @@ def _map_finding(finding: Finding, starts: Dict[str, List[Tuple[int, int]]]) -> 
     end_cell, end_line = locate(table, finding.end_line)
     if end_cell != cell:
         end_line = line
-    # Fix edits stay in the virtual module's lines: --fix does not rewrite notebooks,
-    # and other consumers would need the cell of every edit. Drop them rather than lie.
     return replace(finding, line=max(line, 1), end_line=max(end_line, line, 1), cell=cell,
                    related=related, message=_map_message(finding.message, starts),
-                   fix=None if finding.fix is None else replace(finding.fix, edits=()))
+                   fix=None if finding.fix is None else _map_fix(finding.fix, table))
+
+
+def _map_fix(fix: Fix, table: List[Tuple[int, int]]) -> Fix:
+    edits = []
+    for edit in fix.edits:
+        cell, line = locate(table, edit.line)
+        end_cell, end_line = locate(table, edit.end_line)
+        if cell is None or end_cell != cell:
+            return replace(fix, edits=())  # an edit across cells: nothing safe to offer
+        edits.append(replace(edit, line=line, end_line=end_line, cell=cell))
+    return replace(fix, edits=tuple(edits))
+
+
+def virtual_edit(edit: Edit, table: Sequence[Tuple[int, int]]) -> Optional[Edit]:
+    """An edit in cell coordinates back in the virtual module's lines."""
+    marker = dict((number, line) for line, number in table).get(edit.cell)
+    if marker is None:
+        return None
+    return replace(edit, line=marker + edit.line, end_line=marker + edit.end_line, cell=None)
 
 
 def _map_message(message: str, starts: Dict[str, List[Tuple[int, int]]]) -> str:
