@@ -115,3 +115,22 @@ def test_notebook_whose_layout_cannot_be_reproduced_is_not_rewritten(tmp_path, c
     result = convlint_cli("check", "--no-probe", "--fix", str(path))
     assert result.returncode == 1 and path.read_bytes() == before
     assert "JSON layout cannot be reproduced" in result.stderr
+
+
+def test_ci_formats_name_the_cell(monkeypatch):
+    from test_reports import _parse_github, _validate_sarif
+
+    from convlint.report import github, gitlab, sarif
+
+    monkeypatch.chdir(ROOT)
+    report = engine.check_files([PORT], Config(probe=False))
+    log = json.loads(sarif.render(report.findings, 1))
+    _validate_sarif(log)
+    (result,) = log["runs"][0]["results"]
+    assert result["message"]["text"].startswith("cell 6: groups dropped")
+    assert "fixes" not in result  # cell-relative edits are not SARIF regions
+    annotations, rest = _parse_github(github.render(report.findings, 1))
+    assert annotations[0][1]["title"] == "CNV101 groups-dropped (cell 6)"
+    assert rest[0].startswith(f"{PORT}:cell 6:5:6: CNV101")
+    (issue,) = json.loads(gitlab.render(report.findings, 1))
+    assert issue["description"].startswith("CNV101: cell 6: groups dropped")

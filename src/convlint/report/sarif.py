@@ -158,7 +158,8 @@ def _result(f: Finding, rule_index: Optional[int], fingerprint: str) -> dict:
              "message": {"text": r.message}}
             for i, r in enumerate(f.related, start=1)
         ]
-    if f.fix is not None and f.fix.edits:
+    # A notebook's edits count lines within a cell, which SARIF regions cannot express.
+    if f.fix is not None and f.fix.edits and f.cell is None:
         # Every edit of a fix is in the finding's own file (the port being corrected).
         result["fixes"] = [{
             "description": {"text": f.fix.description},
