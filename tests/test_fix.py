@@ -157,6 +157,20 @@ def test_file_changed_meanwhile_is_not_written(tmp_path, monkeypatch):
     assert "changed while convlint was fixing it" in outcome.results[0].error
 
 
+def test_file_changed_between_check_and_fix_is_not_written(tmp_path):
+    path = tmp_path / "a.py"
+    path.write_text("x = 2\n")
+
+    def check_then_someone_edits():
+        findings = [_finding(path, 1, 5, 6, "1")]
+        path.write_text("y = 0; x = 2\n")  # the edit's columns now point elsewhere
+        return findings
+
+    outcome = fix.run(check_then_someone_edits, probes=False, paths=[str(path)])
+    assert path.read_text() == "y = 0; x = 2\n"
+    assert "changed while convlint was fixing it" in outcome.results[0].error
+
+
 def test_interrupted_write_leaves_the_original(tmp_path, monkeypatch):
     path = tmp_path / "a.py"
     path.write_text("x = 2\n")

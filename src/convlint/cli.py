@@ -14,8 +14,8 @@ from typing import List, Optional, Sequence
 from . import __version__, config_file, engine
 from .config import Config, known_prefix
 from .config_file import FRAMEWORKS, ConfigError
-from .report.text import position
 from .report import FORMATTERS
+from .report.text import position
 from .rules import all_codes
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -153,7 +153,7 @@ def _fix(args: argparse.Namespace, files: List[str], config: Config) -> int:
         last.append(engine.check_files(files, config, probe=probe))
         return last[-1].findings
 
-    outcome = fix.run(check, probes=config.probe, write=not args.diff)
+    outcome = fix.run(check, probes=config.probe, write=not args.diff, paths=files)
     for result in outcome.results:
         if result.error:
             print(f"convlint: not fixed: {result.path}: {result.error}", file=sys.stderr)

@@ -306,13 +306,30 @@ def _key(finding: Finding) -> tuple:
             finding.fix.description)
 
 
+def _snapshot(paths: Sequence[str]) -> Dict[str, str]:
+    out = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                out[path] = digest(handle.read())
+        except OSError:
+            pass
+    return out
+
+
 def run(check: Callable[[], Sequence[Finding]], probes: bool, write: bool = True,
-        max_passes: int = MAX_PASSES) -> Outcome:
-    """Fix until clean. ``check`` runs the whole check (reading the files) each pass."""
+        max_passes: int = MAX_PASSES, paths: Sequence[str] = ()) -> Outcome:
+    """Fix until clean. ``check`` runs the whole check (reading the files) each pass.
+
+    ``paths``: the files ``check`` reads. They are hashed just before each check, so a
+    file that changes between the check and the fix (whose edits would then land on
+    other text) is left alone, not only one that changes while it is being fixed.
+    """
     results: Dict[str, FileResult] = {}
     originals: Dict[str, bytes] = {}
     attempted: set = set()
     passes = 0
+    seen = _snapshot(paths)
     findings = check()
     while True:
         todo: Dict[str, List[Finding]] = {}
@@ -331,6 +348,11 @@ def run(check: Callable[[], Sequence[Finding]], probes: bool, write: bool = True
                 results[path] = FileResult(path, b"", b"", error=f"cannot read: {exc.strerror}")
                 continue
             originals.setdefault(path, data)
+            if path in seen and seen[path] != digest(data):
+                results[path] = _merge(results.get(path), FileResult(
+                    path, data, data, error="the file changed while convlint was fixing it"),
+                    originals[path])
+                continue
             result = (fix_notebook if is_notebook(path) else fix_file)(path, data, group)
             attempted.update(_key(f) for f in result.applied)
             if result.changed and write:
@@ -346,6 +368,7 @@ def run(check: Callable[[], Sequence[Finding]], probes: bool, write: bool = True
             results[path] = _merge(results.get(path), result, originals[path])
         if not wrote:
             break
+        seen = _snapshot(paths)
         findings = check()
     diffs = tuple(unified_diff(r.path, originals[r.path], r.fixed)
                   for r in sorted(results.values(), key=lambda r: r.path) if r.changed)
