@@ -134,3 +134,11 @@ def test_ci_formats_name_the_cell(monkeypatch):
     assert rest[0].startswith(f"{PORT}:cell 6:5:6: CNV101")
     (issue,) = json.loads(gitlab.render(report.findings, 1))
     assert issue["description"].startswith("CNV101: cell 6: groups dropped")
+
+
+def test_a_modulo_continuation_line_is_not_taken_for_a_magic():
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [],
+            "source": ["y = (7\n", "     % 3)\n", "z = (1\n", "     != 2)\n"]}
+    source = to_source(json.dumps({"cells": [cell], "nbformat": 4}).encode())
+    assert "% 3)" in source and "!= 2)" in source
+    compile(source, "nb", "exec")

@@ -6,9 +6,11 @@ within one file, and a variable set in cell 2 is known in cell 5 (the usual top-
 run order). Each code cell is preceded by a marker comment line, so the virtual source
 alone says where every cell starts and no side table has to travel with it.
 
-IPython syntax is not Python: lines starting with ``%`` or ``!`` (line magics, shell
-escapes) and ``?`` help lines become ``pass`` at the same indentation, and a cell that
-starts with a ``%%`` cell magic is blanked whole (its body may be bash or SQL).
+IPython syntax is not Python: in a cell that does not compile as it is, lines starting
+with ``%`` or ``!`` (line magics, shell escapes) and ``?`` help lines become ``pass`` at
+the same indentation; a cell that starts with a ``%%`` cell magic is blanked whole (its
+body may be bash or SQL). A cell that compiles keeps every line, so ``% b`` continuing a
+bracketed expression stays Python.
 
 Positions are reported as ruff does for notebooks: the path is the ``.ipynb`` file, the
 line is the line within the cell, and the cell is given apart: ``Finding.cell`` (1-based,
@@ -65,11 +67,18 @@ def _python_lines(text: str) -> List[str]:
     lines = split_lines(text)
     if lines and lines[0].lstrip().startswith("%%"):
         return [""] * len(lines)
-    out = []
-    for line in lines:
-        match = _MAGIC.match(line)
-        out.append(f"{match.group(1)}pass" if match else line)
-    return out
+    matches = [_MAGIC.match(line) for line in lines]
+    if not any(matches) or _compiles(text):
+        return lines  # `% b` or `!= c` continuing a bracketed expression is Python
+    return [f"{m.group(1)}pass" if m else line for m, line in zip(matches, lines)]
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<cell>", "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def load(data: bytes) -> dict:
