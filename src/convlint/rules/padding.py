@@ -131,14 +131,31 @@ def _spellings(spec: ConvSpec, target: Optional[pad.Effective]) -> List[Tuple[st
     return out
 
 
-def _padding_fix(pair: Pair, lengths: Sequence[int]) -> Fix:
+def _fix_spelling(pair: Pair, lengths: Sequence[int]) -> Optional[Tuple[str, Padding]]:
     """The first spelling of the port's padding that matches the source at every L."""
     source, port = pair.source.spec, pair.port.spec
     target = pad.effective(source, lengths[0])
     for text, candidate in _spellings(port, target):
         verdict = pad.compare(source, replace(port, padding=candidate), lengths)
         if verdict is not None and not verdict.differs_at:
-            return _set_arg(pair.port, "padding", text, f"padding={text}")
+            return text, candidate
+    return None
+
+
+def fixed_padding(pair: Pair) -> Optional[Padding]:
+    """The padding the fix of CNV401/402/405 gives the port; None: pad explicitly instead."""
+    source, port = _share_kernel_size(pair.source.spec, pair.port.spec)
+    choice = _fix_spelling(Pair(replace(pair.source, spec=source), replace(pair.port, spec=port),
+                                pair.evidence), _lengths(source, port))
+    return choice[1] if choice else None
+
+
+def _padding_fix(pair: Pair, lengths: Sequence[int]) -> Fix:
+    source = pair.source.spec
+    target = pad.effective(source, lengths[0])
+    choice = _fix_spelling(pair, lengths)
+    if choice is not None:
+        return _set_arg(pair.port, "padding", choice[0], f"padding={choice[0]}")
     if target is None:
         return Fix("pad explicitly so both sides pad the same amounts")
     if source.stride and source.stride > 1 and len(lengths) > 1 and len(
