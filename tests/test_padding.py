@@ -81,3 +81,50 @@ def test_transposed_windows():
     torch_p2 = ConvSpec("torch", "t", "conv_transpose", "layer", kernel_size=5, stride=2,
                         dilation=1, padding=Padding.explicit(2, 2), output_padding=0)
     assert pad.transposed_window(keras_op0, 7) == pad.transposed_window(torch_p2, 7) == (2, 13)
+
+
+SNIPPET = b'''
+import keras
+import tensorflow as tf
+import torch.nn as nn
+import torch.nn.functional as F
+
+K = 3
+
+
+def causal_torch(x, w):
+    return F.conv1d(F.pad(x, (K - 1, 0)), w)
+
+
+class Enc(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 5, 3, padding=2)
+
+    def forward(self, x):
+        return self.conv(x)[:, :, :-2]
+
+
+class TFEnc(keras.layers.Layer):
+    def __init__(self):
+        super().__init__()
+        self.pad = keras.layers.ZeroPadding1D((2, 0))
+        self.conv = keras.layers.Conv1D(5, 3)
+
+    def call(self, x):
+        x = tf.transpose(x, perm=(0, 2, 1))
+        x = tf.pad(x, [[0, 0], [1, 1], [0, 0]], mode="SYMMETRIC")
+        return self.conv(self.pad(x))
+'''
+
+
+def test_inference_records_pads_layer_inputs_and_crops():
+    from convlint.config import Config
+    from convlint.engine import analyze_bytes
+
+    sites = {s.span.line: s.spec for s in analyze_bytes("t.py", SNIPPET, Config()).sites}
+    assert sites[11].input.pads == (PadFact(-1, 2, 0, "constant"),)
+    assert sites[17].output_crop == Crop(-1, None, -2)
+    assert pad.effective(sites[17], 9) == pad.Effective(2, 0, "constant")
+    assert sites[27].input.pads == (PadFact(-2, 1, 1, "symmetric"), PadFact(-2, 2, 0, "constant"))
+    assert pad.effective(sites[27], 9) == pad.Effective(3, 1, "mixed")

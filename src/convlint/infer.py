@@ -582,6 +582,10 @@ class _Inference:
                                                          "list", "abs"):
             values = [self._eval(a.value, env) for a in args]
             return _builtin(func.value, values)
+        if "pad" in _callee_name(func).lower():
+            # A project helper that pads (`self._pad(x)`, `causal_pad(x)`): its amounts are
+            # unknown, so a conv fed from it must not look unpadded to the padding rules.
+            return TensorFact(None, None, origin="pad", pads=(_UNKNOWN_PAD,))
         return UNKNOWN
 
     def eval_library_call(self, qualified: str, node: cst.Call, args: List[cst.Arg],
@@ -961,6 +965,14 @@ def _pad_facts(pads: object, mode: object, torch_style: bool,
             else:
                 out.append(PadFact(axis, None, None, mode_name))
     return tuple(p for p in out if (p.left, p.right) != (0, 0))
+
+
+def _callee_name(func: cst.BaseExpression) -> str:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return ""
 
 
 def _crop(node: cst.Subscript, evaluate) -> Optional[Crop]:
