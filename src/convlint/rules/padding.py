@@ -258,9 +258,28 @@ def causal_padding_mismatch(pair: Pair) -> Iterator[Hit]:
     yield from _amount_hit(pair, "causal padding mismatch")
 
 
+def dilated_causal_slip(spec: ConvSpec) -> Optional[Tuple[int, int]]:
+    """(pad, d*(K-1)) when a left-only pad of K-1 feeds a dilated conv, else None."""
+    reach, eff = pad.span(spec), pad.effective(spec, pad.BASE_LENGTH)
+    if spec.kind == CONV_TRANSPOSE or reach is None or eff is None or not spec.dilation \
+            or spec.dilation <= 1 or spec.kernel_size is None:
+        return None
+    if eff.right == 0 and eff.left == spec.kernel_size - 1 and eff.left != reach \
+            and spec.padding.mode in ("valid", None):
+        return eff.left, reach
+    return None
+
+
 @also_site_check("CNV402")
-def causal_rejected(site: Site) -> Iterator[Hit]:
+def causal_site(site: Site) -> Iterator[Hit]:
     spec = site.spec
+    slip = dilated_causal_slip(spec)
+    if slip is not None:
+        yield Hit(site, f"causal pad of K-1 = {slip[0]} on the left, but dilation="
+                        f"{spec.dilation} reaches d*(K-1) = {slip[1]}: the output is "
+                        f"{slip[1] - slip[0]} shorter and not aligned with the input. "
+                        f"Fix: pad ({slip[1]}, 0)")
+        return
     if spec.padding.mode != "causal" or spec.api in _CAUSAL_OK:
         return
     reach = pad.span(spec)
@@ -355,14 +374,16 @@ def _dilation_fix(site: Site, dilation: int) -> Fix:
     lax = spec.framework == "jax"
     value = f"({dilation},)" if lax else str(dilation)
     neutral = "None" if lax else "1"
-    description = (f"kernel dilation: {'rhs_dilation' if lax else 'kernel_dilation'}={value}, "
-                   f"not input dilation")
+    name = "rhs_dilation" if lax else "kernel_dilation"
+    description = (f"kernel dilation: {name}={value}, not input dilation" if dilation > 1
+                   else "drop the input dilation")
     edits: List[Edit] = []
     _, input_span = _arg_span(site, "input_dilation")
     if input_span is not None:
         edits.append(Edit(input_span.line, input_span.column + 1, input_span.end_line,
                           input_span.end_column + 1, neutral))
-    edits.extend(_set_arg(site, "dilation", value, description).edits)
+    if dilation > 1:
+        edits.extend(_set_arg(site, "dilation", value, description).edits)
     return Fix(description, tuple(edits))
 
 
@@ -376,13 +397,14 @@ def stride_or_dilation_mismatch(pair: Pair) -> Iterator[Hit]:
     related = (related_site(pair.source, f"source: {short_api(source)}, stride={source.stride}, "
                                          f"dilation={source.dilation}"),)
     src_d, in_d = source.dilation, port.input_dilation
-    if src_d and src_d > 1 and in_d and in_d > 1 and port.dilation in (1, None):
+    if source.kind != CONV_TRANSPOSE and src_d and in_d and in_d > 1 and \
+            (source.input_dilation or 1) == 1:
         fix = _dilation_fix(pair.port, src_d)
-        yield Hit(pair.port, f"dilation ported as input dilation: {short_api(source)} at "
-                             f"{pair.source.label} dilates the kernel by {src_d}, this "
-                             f"{short_api(port)} dilates the input by {in_d} (a fractionally "
-                             f"strided conv: longer output). Fix: {fix.description}",
-                  related, fix)
+        what = (f"dilates the kernel by {src_d}" if src_d > 1 else "has no input dilation")
+        yield Hit(pair.port, f"input dilation in the port: {short_api(source)} at "
+                             f"{pair.source.label} {what}, this {short_api(port)} dilates the "
+                             f"input by {in_d} (a fractionally strided conv: longer output). "
+                             f"Fix: {fix.description}", related, fix)
         return
     for concept, a, b in (("stride", source.stride, port.stride),
                           ("dilation", source.dilation, port.dilation)):
@@ -396,9 +418,27 @@ def stride_or_dilation_mismatch(pair: Pair) -> Iterator[Hit]:
                              f"Fix: {fix.description}", related, fix)
 
 
+def keras_output_padding_zero(spec: ConvSpec) -> bool:
+    """Keras Conv1DTranspose('same', output_padding=0): not torch's 0, not None (T07)."""
+    return spec.framework == "keras" and spec.kind == CONV_TRANSPOSE and \
+        spec.padding.mode == "same" and spec.output_padding == 0 and (spec.stride or 1) > 1
+
+
+@also_site_check("CNV408")
+def output_padding_zero(site: Site) -> Iterator[Hit]:
+    if not keras_output_padding_zero(site.spec):
+        return
+    fix = _set_arg(site, "output_padding", "None", "output_padding=None")
+    yield Hit(site, f"{short_api(site.spec)}(padding='same', output_padding=0) is not "
+                    f"'same' (L*s outputs): 13 vs 14 for K=3, s=2, and the TF backend crashes "
+                    f"for K=4, s=2. Fix: output_padding=None", fix=fix)
+
+
 @pair_rule("CNV408", "transposed-padding-mismatch", ERROR,
            "transposed conv padding/output_padding differ between source and port")
 def transposed_padding_mismatch(pair: Pair) -> Iterator[Hit]:
+    if keras_output_padding_zero(pair.port.spec):
+        return  # reported on the site itself
     source, port = _share_kernel_size(pair.source.spec, pair.port.spec)
     if source.kind != CONV_TRANSPOSE or port.kind != CONV_TRANSPOSE or \
             not _same_layer(source, port) or not pad.same_geometry(source, port):

@@ -14,7 +14,8 @@ from typing import Optional, Tuple
 
 from ... import padding as pad
 from ...pairing import Pair
-from ...rules.padding import _CAUSAL_OK, _share_kernel_size, fixed_padding
+from ...rules.padding import (_CAUSAL_OK, _share_kernel_size, dilated_causal_slip,
+                              fixed_padding, keras_output_padding_zero)
 from ...spec import CONV, CONV_TRANSPOSE, DEPTHWISE, NLC, ConvSpec, Padding, Site
 from ..plan import TO_NLC, TORCH_TO_KIO, length, planner, size
 from ..spec import ConvCall, ProbeSpec, Side
@@ -220,7 +221,24 @@ def plan_causal(evidence) -> Optional[ProbeSpec]:
             probe = _padding_probe("CNV402", evidence)
             return replace(probe, fix=None) if probe is not None else None
         return _padding_probe("CNV402", evidence)
+    if isinstance(evidence, Site) and dilated_causal_slip(evidence.spec) is not None:
+        return _causal_slip(evidence)
     return _causal_rejected(evidence)
+
+
+def _causal_slip(site: Site) -> Optional[ProbeSpec]:
+    spec = site.spec
+    c, o, k = _sizes(spec, spec)
+    dilation = spec.dilation or 1
+    reach = dilation * (k - 1)
+    source = ConvCall("torch", "torch.nn.functional.conv1d", c, o, k, stride=spec.stride or 1,
+                      dilation=dilation, padding=(reach, 0))
+    port = _port(spec, c, o, k)
+    fix = _explicit_fix(spec, c, o, k, reach, 0, "constant")
+    if port is None:
+        return None
+    return ProbeSpec("CNV402", Side(source), port, fix, lengths=(length(c, o, k, dilation),),
+                     notes=("source: causal with the dilated reach d*(K-1)",))
 
 
 def _causal_rejected(site: Site) -> Optional[ProbeSpec]:
@@ -311,8 +329,28 @@ def plan_stride_or_dilation(pair: Pair) -> Optional[ProbeSpec]:
                      notes=("port with the source's stride and kernel dilation as the fix",))
 
 
+def _output_padding_zero(site: Site) -> Optional[ProbeSpec]:
+    """Keras 'same' with output_padding=0 against what 'same' means: L*s outputs (T07)."""
+    spec = site.spec
+    c, o, k = _sizes(spec, spec)
+    stride, dilation = spec.stride or 1, spec.dilation or 1
+    at = length(c, o, k, dilation)
+    total = max(dilation * (k - 1) + 1 - stride, 0)
+    reference = ConvCall("torch", "torch.nn.functional.conv_transpose1d", c, o, k, stride=stride,
+                         dilation=dilation, padding=(0, 0), kernel_layout="IOK",
+                         output_crop=(total // 2, total // 2 + at * stride))
+    port = _port(spec, c, o, k)
+    fix = _port(replace(spec, output_padding=None), c, o, k)
+    if port is None:
+        return None
+    return ProbeSpec("CNV408", Side(reference), port, fix, lengths=(at,),
+                     notes=("reference: 'same' = the padding-0 output cropped to L*s",))
+
+
 @planner("CNV408")
 def plan_transposed_padding(pair: Pair) -> Optional[ProbeSpec]:
+    if isinstance(pair, Site):
+        return _output_padding_zero(pair) if keras_output_padding_zero(pair.spec) else None
     specs = _pair_specs(pair)
     if specs is None:
         return None
