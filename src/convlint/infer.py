@@ -699,8 +699,8 @@ class _Inference:
 
     def call_layer(self, layer: object, args: List[cst.Arg],
                    kwargs: Dict[str, cst.BaseExpression], env: _Env) -> object:
-        node = args[0].value if args else (kwargs.get("inputs") or kwargs.get("x")
-                                           or kwargs.get("input"))
+        node = args[0].value if args else (
+            kwargs.get("inputs") or kwargs.get("x") or kwargs.get("input"))
         value = self._eval(node, env) if node is not None else UNKNOWN
         if isinstance(layer, _PadLayer):
             fact = value if isinstance(value, TensorFact) else TensorFact(None, None, origin="pad")
@@ -980,10 +980,10 @@ def _crop(node: cst.Subscript, evaluate) -> Optional[Crop]:
     elements = [e.slice for e in node.slice]
     ellipsis = [i for i, e in enumerate(elements)
                 if isinstance(e, cst.Index) and isinstance(e.value, cst.Ellipsis)]
-    cut = [i for i, e in enumerate(elements) if isinstance(e, cst.Slice)
-           and not (e.lower is None and e.upper is None and e.step is None)]
-    if len(cut) != 1 or len(elements) > 3 or any(isinstance(e, cst.Index) and i not in ellipsis
-                            for i, e in enumerate(elements)):
+    cut = [i for i, e in enumerate(elements) if isinstance(e, cst.Slice) and not (
+        e.lower is None and e.upper is None and e.step is None)]
+    indexed = any(isinstance(e, cst.Index) and i not in ellipsis for i, e in enumerate(elements))
+    if len(cut) != 1 or len(elements) > 3 or indexed:
         return None
     item = elements[cut[0]]
     assert isinstance(item, cst.Slice)

@@ -165,9 +165,8 @@ def input_length(*specs: ConvSpec) -> Optional[int]:
         if spec.input is not None and spec.input.rank == 3 and axis is not None:
             dim = spec.input.dim(axis)
             if dim is not None:
-                return dim - sum(p.left + p.right for p in spec.input.pads
-                                 if p.axis == axis and p.left is not None
-                                 and p.right is not None)
+                pads = [p for p in spec.input.pads if p.axis == axis]
+                return dim - sum((p.left or 0) + (p.right or 0) for p in pads)
     return None
 
 
@@ -186,8 +185,9 @@ def compare(source: ConvSpec, port: ConvSpec, lengths: Iterable[int]) -> Optiona
         a, b = effective(source, length), effective(port, length)
         if a is None or b is None:
             return None
-        same = a.left == b.left and output_length(length, a.left, a.right, reach, stride) == \
-            output_length(length, b.left, b.right, reach, stride)
+        size_a = output_length(length, a.left, a.right, reach, stride)
+        size_b = output_length(length, b.left, b.right, reach, stride)
+        same = a.left == b.left and size_a == size_b
         (agrees if same else differs).append(length)
     return Verdict(tuple(differs), tuple(agrees))
 

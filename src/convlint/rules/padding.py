@@ -339,8 +339,7 @@ def flax_default_same(pair: Pair) -> Iterator[Hit]:
     if found is None:
         return
     verdict, lengths, known, pair = found
-    source, port = pair.source.spec, pair.port.spec
-    flax_site = pair.port if _flax_default(port) else pair.source
+    flax_site = pair.port if _flax_default(pair.port.spec) else pair.source
     other = pair.source if flax_site is pair.port else pair.port
     at = verdict.differs_at[0]
     fix = _padding_fix(pair, lengths) if flax_site is pair.port else Fix(

@@ -135,5 +135,3 @@ def run_pair_rules(pairs: Sequence[Pair], enabled: Callable[[str], bool]) -> Lis
 
 def related_site(site: Site, message: str) -> Related:
     return Related(site.path, site.span.line, site.span.column + 1, message)
-
-

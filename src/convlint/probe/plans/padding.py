@@ -93,7 +93,8 @@ def _pre_pad(spec: ConvSpec) -> Tuple[bool, Optional[Tuple[int, int, str]]]:
 
 def _call(spec: ConvSpec, c: int, o: int, k: int, padding: Padding, *,
           stride: Optional[int] = None, dilation: Optional[int] = None,
-          crop: Optional[Tuple[int, Optional[int]]] = None) -> Optional[Tuple[ConvCall, tuple, tuple]]:
+          crop: Optional[Tuple[int, Optional[int]]] = None,
+          ) -> Optional[Tuple[ConvCall, tuple, tuple]]:
     """(call, kernel_ops, input_ops) running ``spec``'s API with the probe's sizes."""
     api = _PORT_API.get(spec.api)
     if api is None:
