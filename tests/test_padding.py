@@ -128,3 +128,26 @@ def test_inference_records_pads_layer_inputs_and_crops():
     assert pad.effective(sites[17], 9) == pad.Effective(2, 0, "constant")
     assert sites[27].input.pads == (PadFact(-2, 1, 1, "symmetric"), PadFact(-2, 2, 0, "constant"))
     assert pad.effective(sites[27], 9) == pad.Effective(3, 1, "mixed")
+
+
+def test_fix_edits_produce_valid_python():
+    import ast
+    from pathlib import Path
+
+    from convlint import engine
+    from convlint.config import Config
+
+    fixtures = sorted(Path(__file__).parent.joinpath("fixtures").glob("CNV40*/*.py"))
+    report = engine.check_files([str(p) for p in fixtures], Config(select=("CNV",), probe=False))
+    edited = 0
+    for finding in report.findings:
+        if finding.fix is None or not finding.fix.edits:
+            continue
+        lines = Path(finding.path).read_text().splitlines()
+        for e in sorted(finding.fix.edits, key=lambda e: (e.line, e.column), reverse=True):
+            assert e.line == e.end_line
+            text = lines[e.line - 1]
+            lines[e.line - 1] = text[:e.column - 1] + e.replacement + text[e.end_column - 1:]
+        ast.parse("\n".join(lines))
+        edited += 1
+    assert edited >= 8

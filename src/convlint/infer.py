@@ -451,7 +451,8 @@ class _Inference:
         for expr in raw.bound.args.values():
             names |= self.deps(expr, env)
         arg_spans = tuple((name, span) for name, span in (
-            (name, self.span(expr)) for name, expr in raw.bound.args.items()) if span is not None)
+            (name, self.value_span(raw.node, expr)) for name, expr in raw.bound.args.items())
+            if span is not None)
         site = Site(self.path, raw.span, spec, raw.scope, raw.order, tuple(sorted(names)),
                     raw.args_end, arg_spans)
         self.done[raw.order] = site
@@ -745,6 +746,16 @@ class _Inference:
         if len(nodes) != len(dims):
             return None
         return tuple(self.span(n) for n in nodes)
+
+    def value_span(self, call: cst.Call, value: cst.BaseExpression) -> Optional[Span]:
+        """An argument value's span including its parentheses (`(2,)`), for fix edits."""
+        span = self.span(value)
+        arg = next((a for a in call.args if a.value is value), None)
+        outer = self.span(arg) if arg is not None else None
+        if span is None or outer is None or not value.lpar or span.line != outer.end_line:
+            return span
+        opening = sum(len(self.module.code_for_node(p)) for p in value.lpar)
+        return Span(span.line, span.column - opening, outer.end_line, outer.end_column)
 
     def span(self, node: cst.CSTNode) -> Optional[Span]:
         pos = self.positions.get(node)

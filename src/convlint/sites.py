@@ -226,7 +226,7 @@ class _Finder(cst.CSTVisitor):
         span = Span(pos.start.line, pos.start.column, pos.end.line, pos.end.column)
         args_end = None
         if node.args:
-            last = self.get_metadata(PositionProvider, node.args[-1].value)
+            last = self.get_metadata(PositionProvider, node.args[-1])  # incl. a tuple's parens
             args_end = (last.end.line, last.end.column)
         self.sites.append(RawSite(node, api, bind_arguments(api, node), span,
                                   tuple(self.scope_names), len(self.sites), args_end))
