@@ -23,7 +23,7 @@ from convlint.findings import ProbeResult
 from convlint.probe.spec import ProbeSpec
 
 # Bump when the runner's behaviour changes so that old verdicts are not reused.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: float64 re-check, native aborts of the port confirm
 
 # Only measured verdicts are stored: "failed" (timeouts, dead workers) and "skipped"
 # (missing frameworks) depend on the moment and must be retried next run.
@@ -36,6 +36,7 @@ _DISTRIBUTIONS = {
     "jax": ("jax", "jaxlib"),
     "flax": ("flax", "jax", "jaxlib"),
     "numpy": (),
+    "tensorflow-onednn-off": ("tensorflow", "tensorflow-cpu"),
 }
 
 
