@@ -162,3 +162,29 @@ def test_float64_unavailable_keeps_the_float32_verdict():
     assert result.status == "confirmed"
     assert result.detail.endswith("float64 re-check unavailable: keras.layers.Conv1D computed "
                                   "in float32")
+
+
+# ------------------------------------------------------------------ bugs never end a run
+
+
+def test_an_internal_error_fails_one_probe_only():
+    bad = ProbeSpec("X", torch_conv(3, 5, 4), torch_conv(3, 5, 4), lengths=(None,))
+    with ProbeRunner(cache=False) as runner:
+        (result,) = runner.run([bad])
+    assert result.status == "failed" and "internal probe error" in result.detail
+
+
+def test_a_planner_bug_keeps_the_finding_and_adds_cnv901(monkeypatch):
+    from convlint.config import Config
+    from convlint.findings import Finding
+    from convlint.probe import plan, stage
+
+    def broken(finding):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(plan, "plan", broken)
+    finding = Finding("CNV101", "groups-dropped", "error", "x.py", 3, 1, 3, 9, "groups dropped",
+                      evidence=(object(),))
+    out = stage.probe_findings([finding], Config(select=("CNV",)))
+    assert [f.code for f in out] == ["CNV101", "CNV901"]
+    assert out[0].probe.status == "failed" and "ZeroDivisionError" in out[0].probe.detail

@@ -44,8 +44,10 @@ def default_directory() -> Path:
     override = os.environ.get("CONVLINT_CACHE_DIR")
     if override:
         return Path(override)
-    import platformdirs  # only needed when the cache is used without an override
-
+    try:
+        import platformdirs  # only needed when the cache is used without an override
+    except ImportError:  # a missing dependency must not fail a lint run
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convlint"
     return Path(platformdirs.user_cache_dir("convlint"))
 
 

@@ -163,7 +163,15 @@ class Worker:
             self._process.stdin.flush()
         except BrokenPipeError:
             raise self._death() from None
-        return json.loads(self._read_line(timeout))
+        line = self._read_line(timeout)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            self.close()
+            raise WorkerLost(f"worker sent an unreadable reply: {line[:100]!r}")
+        return reply
 
     def _read_line(self, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout
@@ -272,7 +280,11 @@ class ProbeRunner:
             progress: Optional[Progress] = None) -> List[ProbeResult]:
         results = []
         for index, spec in enumerate(specs):
-            results.append(self._cached_probe(spec))
+            try:
+                results.append(self._cached_probe(spec))
+            except Exception as exc:  # noqa: BLE001 - one bad probe must not end the run
+                results.append(ProbeResult(
+                    "failed", None, f"internal probe error: {type(exc).__name__}: {exc}"))
             if progress is not None:
                 progress(index + 1, len(specs), results[-1])
         return results
