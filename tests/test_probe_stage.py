@@ -76,3 +76,33 @@ def test_a_timeout_costs_one_probe_and_cnv901_while_the_others_survive(tmp_path)
     for name in ("flax_without_feature_group_count.py", "lax_without_feature_group_count.py"):
         assert found[(name, "CNV101")]["probe"]["status"] == "confirmed", found[(name, "CNV101")]
         assert (name, "CNV901") not in found
+
+
+def test_progress_is_shown_on_a_terminal_for_many_probes(monkeypatch):
+    import io
+    import sys
+
+    from convlint.config import Config
+    from convlint.findings import Finding, ProbeResult
+    from convlint.probe import plan, runner, stage
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    def fake_run(specs, progress=None, **kwargs):
+        results = [ProbeResult("confirmed", 1.0, "values differ")] * len(specs)
+        for index, result in enumerate(results):
+            if progress is not None:
+                progress(index + 1, len(specs), result)
+        return results
+
+    monkeypatch.setattr(plan, "plan", lambda finding: object())
+    monkeypatch.setattr(runner, "run_probes", fake_run)
+    findings = [Finding("CNV101", "groups-dropped", "error", "x.py", n, 1, n, 2, "m",
+                        evidence=(object(),)) for n in range(1, 7)]
+    for count, shown in ((6, True), (4, False)):
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        stage.probe_findings(findings[:count], Config(select=("CNV",)))
+        assert ("probed 6/6" in terminal.getvalue()) is shown, terminal.getvalue()
