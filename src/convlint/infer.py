@@ -421,8 +421,11 @@ class _Inference:
         names = set()
         for expr in raw.bound.args.values():
             names |= self.deps(expr, env)
+        constants = tuple((name, value) for name, value in
+                          ((n, self.eval(e, env)) for n, e in raw.bound.args.items())
+                          if _is_constant(value))
         site = Site(self.path, raw.span, spec, raw.scope, raw.order, tuple(sorted(names)),
-                    raw.args_end)
+                    raw.args_end, replace(raw.call, values=constants))
         self.done[raw.order] = site
         if spec.form == "layer":
             layer = LayerValue(spec, f"{self.path}:{raw.span.line}")
@@ -985,6 +988,12 @@ def build_spec(raw: RawSite, evaluate) -> Optional[ConvSpec]:
         weight=weight_fact,
         input=input_fact,
     )
+
+
+def _is_constant(v: object) -> bool:
+    if isinstance(v, tuple):
+        return all(_is_constant(item) for item in v)
+    return v is None or isinstance(v, (bool, int, float, str))
 
 
 def _int_or_none(v: object) -> Optional[int]:

@@ -128,6 +128,41 @@ class ConvSpec:
 
 
 @dataclass(frozen=True)
+class CallFacts:
+    """How a call was spelled, for rules about the spelling itself (CNV501, CNV504)
+    and for pairing hints that only the call's context holds.
+
+    ``positional`` names the parameters bound positionally, in order; ``unknown``
+    the keywords the API does not accept; ``values`` the constant value of every
+    argument that has one, and ``texts`` every argument's source text, both as
+    (parameter, value) pairs. ``result_biased`` says whether a functional call's
+    result gets a bias added (``+ b``, ``bias_add``): None when its use is not seen.
+    ``flipped`` lists parameters whose argument reverses taps (``[::-1]``, ``flip``).
+    ``used_in`` holds the scopes that instantiate the site's enclosing class (a user
+    class such as convbert's ``SeparableConv1D`` built from two convs).
+    ``port_of`` is the target of a ``# convlint: port-of path::name`` marker on the
+    call or on an enclosing def/class.
+    """
+
+    positional: Tuple[str, ...] = ()
+    extra_positional: int = 0
+    unknown: Tuple[str, ...] = ()
+    values: Tuple[Tuple[str, object], ...] = ()
+    texts: Tuple[Tuple[str, str], ...] = ()
+    result_biased: Optional[bool] = None
+    flipped: Tuple[str, ...] = ()
+    used_in: Tuple[Tuple[str, ...], ...] = ()
+    port_of: Optional[str] = None
+    super_init: bool = False  # the site is ``super().__init__`` of a conv subclass
+
+    def value(self, parameter: str, default: object = None) -> object:
+        return dict(self.values).get(parameter, default)
+
+    def text(self, parameter: str) -> Optional[str]:
+        return dict(self.texts).get(parameter)
+
+
+@dataclass(frozen=True)
 class Site:
     """A convolution call found in a file, with its description."""
 
@@ -140,6 +175,7 @@ class Site:
     # Where a new keyword argument would go: just after the last argument (line, column
     # 0-based), or None for a call without arguments (insert before the closing paren).
     args_end: Optional[Tuple[int, int]] = None
+    call: CallFacts = field(default=CallFacts(), compare=False)
 
     @property
     def label(self) -> str:
