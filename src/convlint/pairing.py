@@ -288,4 +288,3 @@ def _has_flow(port: Site, files: Dict[str, Sequence[Site]], is_source) -> bool:
     origin = port.spec.weight.origin if port.spec.weight is not None else ""
     return bool(origin) and any(origin.startswith(f"{s.path}:{s.span.line}.")
                                 for sites in files.values() for s in sites if is_source(s))
-
