@@ -40,7 +40,7 @@ class Pair:
 
 
 _FRAMEWORK_WORDS = ("pytorch", "torch", "pt", "tensorflow", "tf", "keras", "jax", "flax",
-                    "nnx", "linen", "np", "numpy")
+                    "nnx", "linen", "np", "numpy", "jnp", "scipy")
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|$|\d|_)|[A-Z]?[a-z]+|\d+")
 
 

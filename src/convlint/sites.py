@@ -337,8 +337,8 @@ class _Finder(cst.CSTVisitor):
         bound = bind_arguments(api, node)
         facts = CallFacts(
             positional=bound.positional_names, extra_positional=bound.too_many_positional,
-            unknown=bound.extra, texts=self._texts(bound), port_of=self._call_marker(span),
-            super_init=super_init)
+            unknown=bound.extra, texts=self._texts(bound, node), port_of=self._call_marker(span),
+            super_init=super_init, star_args=bound.has_star_args)
         classes = [name for name, _ in self.class_stack]
         if classes:
             self.site_class[len(self.sites)] = classes[0]
@@ -358,10 +358,13 @@ class _Finder(cst.CSTVisitor):
             return None
         return self.class_stack[-1][1]
 
-    def _texts(self, bound: BoundCall) -> Tuple[Tuple[str, str], ...]:
+    def _texts(self, bound: BoundCall, node: cst.Call) -> Tuple[Tuple[str, str], ...]:
         if self.module is None:
             return ()
-        return tuple((name, self.module.code_for_node(expr)) for name, expr in bound.args.items())
+        code = self.module.code_for_node
+        unknown = tuple((a.keyword.value, code(a.value)) for a in node.args
+                        if a.keyword is not None and a.keyword.value in bound.extra)
+        return tuple((name, code(expr)) for name, expr in bound.args.items()) + unknown
 
     def _call_marker(self, span: Span) -> Optional[str]:
         for line in range(span.line, span.end_line + 1):

@@ -154,6 +154,7 @@ class CallFacts:
     used_in: Tuple[Tuple[str, ...], ...] = ()
     port_of: Optional[str] = None
     super_init: bool = False  # the site is ``super().__init__`` of a conv subclass
+    star_args: bool = False  # *args or **kwargs may carry any parameter
 
     def value(self, parameter: str, default: object = None) -> object:
         return dict(self.values).get(parameter, default)

@@ -37,8 +37,8 @@ def _is_int(value: object) -> bool:
 # --- CNV501 positional-slot-mismatch --------------------------------------------------------
 
 def _missing_required(site: Site, api: ApiSpec) -> List[str]:
-    if site.call.super_init or site.call.extra_positional:
-        return []
+    if site.call.super_init or site.call.extra_positional or site.call.unknown:
+        return []  # a misspelled keyword (CNV504) is the real cause
     passed = set(site.call.positional) | {k for k, _ in site.call.texts}
     if _has_star(site):
         return []
@@ -46,9 +46,7 @@ def _missing_required(site: Site, api: ApiSpec) -> List[str]:
 
 
 def _has_star(site: Site) -> bool:
-    # The finder records bound arguments only; *args/**kwargs show as absent texts for
-    # parameters they may carry, so calls with them are never judged incomplete.
-    return any(text.startswith("*") for _, text in site.call.texts) or site.call.super_init
+    return site.call.star_args or site.call.super_init
 
 
 @site_rule("CNV501", "positional-slot-mismatch", ERROR,
