@@ -76,7 +76,7 @@ class ConvCall:
     # When set, the worker calls the API with exactly these arguments after the input
     # and kernel (functional) or constructs the layer from them; "<bias>" stands for the
     # bias tensor. The other fields then only describe sizes and layouts.
-    verbatim: Tuple[Tuple[str, object], ...] = ()
+    verbatim: Optional[Tuple[Tuple[str, object], ...]] = None  # () = no arguments
 
 
 @dataclass(frozen=True)

@@ -480,6 +480,10 @@ def _verbatim(call, x, w, b):
     return _keras_run(layer, x, [w, bias] if use_bias else [w])
 
 
+# Layers only the user's own spelling reaches (verbatim calls, CNV501/CNV504).
+APIS.update({"torch.nn.Conv1d": _verbatim, "torch.nn.ConvTranspose1d": _verbatim})
+
+
 def _framework_tensor(framework: str):
     if framework == "torch":
         import torch
@@ -504,7 +508,7 @@ def run_conv(request: dict) -> dict:
     try:
         call = call_from_json(request["call"])
         bias = None if request.get("bias") is None else decode(request["bias"])
-        run = _verbatim if call.verbatim else APIS[call.api]
+        run = _verbatim if call.verbatim is not None else APIS[call.api]
         y = run(call, decode(request["x"]), decode(request["weight"]), bias)
         return {"ok": True, "y": encode(_crop(call, _to_numpy(y)))}
     except Exception as exc:  # noqa: BLE001 - the user's port crashing is a result
