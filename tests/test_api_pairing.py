@@ -116,7 +116,7 @@ def test_call_facts_record_slots_unknown_keywords_and_bias_use():
         def f(x, k, b):
             y = tf.nn.conv1d(x, k, 1, "VALID")
             z = tf.nn.conv1d(x, k, 1, "VALID")
-            return tf.nn.bias_add(y, b), z
+            return tf.nn.bias_add(y, b), tf.nn.relu(z)
 
         layer = keras.layers.Conv1D(4, 3, dilation=2)
     """)

@@ -116,6 +116,7 @@ class _Frame:
 
     def __init__(self) -> None:
         self.biased_names: Set[str] = set()
+        self.returned_names: Set[str] = set()  # the caller may add the bias
         self.biased_calls: Set[int] = set()
         self.assigned: Dict[int, List[str]] = {}
         self.sites: List[Tuple[int, cst.Call]] = []  # (index in Finder.sites, node)
@@ -260,6 +261,14 @@ class _Finder(cst.CSTVisitor):
             for operand in (node.left, node.right):
                 self._mark_biased(operand)
 
+    def visit_Return(self, node: cst.Return) -> None:
+        value = node.value
+        items = [e.value for e in value.elements] if isinstance(value, (cst.Tuple, cst.List)) \
+            else [value]
+        for item in items:
+            if isinstance(item, cst.Name):
+                self.frames[-1].returned_names.add(item.value)
+
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if isinstance(node.operator, cst.AddAssign):
             self._mark_biased(node.target)
@@ -280,7 +289,11 @@ class _Finder(cst.CSTVisitor):
             if id(node) in frame.biased_calls:
                 biased = True
             elif id(node) in frame.assigned:
-                biased = any(n in frame.biased_names for n in frame.assigned[id(node)])
+                names = frame.assigned[id(node)]
+                if any(n in frame.biased_names for n in names):
+                    biased = True
+                elif not any(n in frame.returned_names for n in names):
+                    biased = False
             self.sites[index] = replace(raw, call=replace(raw.call, result_biased=biased))
 
     def visit_Lambda(self, node: cst.Lambda) -> None:

@@ -2,27 +2,31 @@
 
 ``np.convolve``/``jnp.convolve``/``scipy.signal.convolve`` compute a true convolution
 (the taps are reversed); deep-learning "convolutions" are cross-correlations, which
-``np.correlate`` computes. Single channel, no layout: data_layout stays unknown.
+``np.correlate`` computes. Single channel, no layout: data and kernel layouts stay unknown.
 """
 
 from . import REQUIRED, ApiSpec
 
-_ROLES = {"input": "a", "weight": "v", "padding": "mode"}
-_SCIPY_ROLES = {"input": "in1", "weight": "in2", "padding": "mode"}
+# No padding, groups or layout roles on purpose: these sites pair with torch convs (for
+# CNV503) and every other pair rule must find nothing it knows how to compare. The
+# "groups" role names a parameter these functions do not have, so groups stays unknown
+# instead of defaulting to 1 (which CNV101 would read as a dense port).
+_ROLES = {"input": "a", "weight": "v", "groups": "<none>"}
+_SCIPY_ROLES = {"input": "in1", "weight": "in2", "groups": "<none>"}
 
 
 def _numpy(name: str, mode: str, aliases=(), keyword_only=()) -> ApiSpec:
     return ApiSpec(name=name, framework="numpy", kind="conv", form="functional",
                    positional=("a", "v", "mode"), keyword_only=keyword_only,
                    defaults={"a": REQUIRED, "v": REQUIRED, "mode": mode}, roles=_ROLES,
-                   kernel_layout="K", aliases=aliases)
+                   aliases=aliases)
 
 
 def _scipy(name: str, third: str) -> ApiSpec:
     return ApiSpec(name=name, framework="numpy", kind="conv", form="functional",
                    positional=("in1", "in2", "mode", third),
                    defaults={"in1": REQUIRED, "in2": REQUIRED, "mode": "full"},
-                   roles=_SCIPY_ROLES, kernel_layout="K")
+                   roles=_SCIPY_ROLES)
 
 
 _JNP_KW = ("precision", "preferred_element_type")
