@@ -10,7 +10,7 @@ import pytest
 from convlint import engine
 from convlint.config import Config
 from convlint.infer import infer_sites
-from convlint.pairing import EXPLICIT, INSTANCE, NAMES
+from convlint.pairing import EXPLICIT, INSTANCE, pair_across
 from convlint.parse import parse_text
 from convlint.sites import find_sites
 
@@ -69,7 +69,8 @@ def test_port_map_pairs_what_names_do_not(tmp_path):
 
 
 def test_marker_on_the_call_line(tmp_path):
-    port = PORT.replace("use_bias=False)", "use_bias=False)  # convlint: port-of ref/model.py::Encoder")
+    marker = "use_bias=False)  # convlint: port-of ref/model.py::Encoder"
+    port = PORT.replace("use_bias=False)", marker)
     paths = write(tmp_path, {"ref/model.py": SOURCE, "port/stem.py": port})
     assert pairs_of(paths) == [("model.py", 7, "stem.py", 7, EXPLICIT)]
 
@@ -144,7 +145,6 @@ def test_numpy_reference_does_not_take_the_source_from_the_port():
     """
     parsed = parse_text("case.py", textwrap.dedent(source))
     sites = infer_sites(parsed, find_sites(parsed))
-    from convlint.pairing import pair_across
     pairs = pair_across({"case.py": sites}, lambda s: s.spec.framework == "torch",
                         lambda s: s.spec.framework != "torch")
     assert sorted(p.port.spec.api for p in pairs) == ["keras.layers.Conv1D", "numpy.convolve"]
