@@ -107,6 +107,7 @@ PORT_OF = re.compile(r"#\s*convlint:\s*port-of\s+(\S+)")
 # Calls that add a bias to a functional conv's result (catalog B01's correct port).
 _BIAS_ADDERS = frozenset({"tensorflow.nn.bias_add", "tensorflow.add", "tensorflow.math.add",
                           "keras.ops.add", "jax.numpy.add", "numpy.add", "torch.add"})
+_MATMULS = frozenset({"matmul", "einsum", "dot", "tensordot", "mm"})
 _REVERSES = re.compile(r"\[\s*::\s*-\s*1\s*\]|flip|reverse|\[\s*::\s*-1")
 
 
@@ -141,6 +142,7 @@ class _Finder(cst.CSTVisitor):
         self.instantiations: Dict[str, List[Tuple[str, ...]]] = {}
         self.assigned_values: Dict[str, List[cst.BaseExpression]] = {}
         self.frames: List[_Frame] = [_Frame()]
+        self.has_matmul = False
         # One mapping per open scope: local name -> qualified name (or _AMBIGUOUS).
         self.scopes: List[Dict[str, Optional[str]]] = [{}]
         self.scope_names: List[str] = []
@@ -257,6 +259,8 @@ class _Finder(cst.CSTVisitor):
 
     # --- what happens to call results (bias added?) -------------------------------------
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.MatrixMultiply):
+            self.has_matmul = True
         if isinstance(node.operator, cst.Add):
             for operand in (node.left, node.right):
                 self._mark_biased(operand)
@@ -322,6 +326,8 @@ class _Finder(cst.CSTVisitor):
 
     # --- calls -------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MATMULS:
+            self.has_matmul = True
         qualified = self.qualify(node.func)
         if qualified is None:
             api = self._conv_superclass(node)
@@ -396,8 +402,9 @@ class _Finder(cst.CSTVisitor):
                 scopes = [s for s in self.instantiations.get(owner, ()) if owner not in s]
                 facts = replace(facts, used_in=tuple(dict.fromkeys(scopes))[:4])
             flipped = tuple(name for name, text in facts.texts if self._reverses(text))
-            if flipped or facts is not raw.call:
-                self.sites[index] = replace(raw, call=replace(facts, flipped=flipped))
+            if flipped or facts is not raw.call or self.has_matmul:
+                self.sites[index] = replace(raw, call=replace(
+                    facts, flipped=flipped, file_has_matmul=self.has_matmul))
 
     def _reverses(self, text: str) -> bool:
         if _REVERSES.search(text):

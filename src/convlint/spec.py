@@ -155,6 +155,9 @@ class CallFacts:
     port_of: Optional[str] = None
     super_init: bool = False  # the site is ``super().__init__`` of a conv subclass
     star_args: bool = False  # *args or **kwargs may carry any parameter
+    # The file multiplies matrices somewhere (`@`, matmul, einsum, dot): a separable
+    # port's depthwise bias may be folded into the pointwise bias there (catalog D02).
+    file_has_matmul: bool = False
 
     def value(self, parameter: str, default: object = None) -> object:
         return dict(self.values).get(parameter, default)

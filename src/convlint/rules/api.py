@@ -192,6 +192,8 @@ def bias_mismatch(pair: Pair) -> Iterator[Hit]:
         return
     related = (related_site(pair.source, f"source: {short_api(source)} with a bias"),)
     if port.kind == SEPARABLE and _is_depthwise(source):
+        if pair.port.call.file_has_matmul or pair.source.call.file_has_matmul:
+            return  # a fold b_pw + W_pw @ b_dw may be there; we cannot tell it apart
         yield Hit(pair.port, f"{short_api(port)} has a single bias after the pointwise step, "
                              f"but the depthwise {short_api(source)} at {pair.source.label} "
                              f"has its own bias (bias=True is torch's default): dropping it "
