@@ -61,8 +61,8 @@ def verbatim_args(site: Site) -> Optional[Tuple[Tuple[str, object], ...]]:
         if functional and concept in _TENSORS:
             continue
         value = _literal(site, parameter)
-        if concept == "bias" and functional:
-            value = None if value is None else "<bias>"
+        if concept == "bias" and functional and value is _MISSING:
+            value = "<bias>"  # a tensor: the probe's random bias stands in
         elif value is _MISSING or not _plain(value):
             return None
         if isinstance(value, int) and not isinstance(value, bool) and value > MAX_DIM:
@@ -92,6 +92,7 @@ def _verbatim_side(site: Site, c: int, o: int, k: int, stride: int, dilation: in
     if args is None:
         return None
     spec = site.spec
+    bias = bias or any(value == "<bias>" for _, value in args)
     if spec.framework == "torch":
         transposed = spec.kind == CONV_TRANSPOSE
         call = ConvCall("torch", spec.api, c, o, k, stride=stride, dilation=dilation,
