@@ -170,3 +170,20 @@ def test_transformers_torch_tf_pairs():
     assert sum(1 for f in found if f[0].startswith("wav2vec2/")) == 4
     assert sum(1 for f in found if f[0].startswith("hubert/")) == 4
     assert report.findings == ()
+
+
+def test_marker_before_decorators_applies_to_the_function():
+    sites = sites_of("""\
+        import tensorflow as tf
+        import functools
+
+        # convlint: port-of ref.py::smooth
+        @functools.lru_cache
+        @tf.function
+        def blur(x, k):
+            return tf.nn.conv1d(x, k, 1, "VALID")
+
+        def other(x, k):
+            return tf.nn.conv1d(x, k, 1, "VALID")
+    """)
+    assert [s.call.port_of for s in sites] == ["ref.py::smooth", None]

@@ -251,6 +251,8 @@ class _Finder(cst.CSTVisitor):
         if not self.markers:
             return None
         start = self.get_metadata(PositionProvider, node).start.line
+        if node.decorators:
+            start = min(start, self.get_metadata(PositionProvider, node.decorators[0]).start.line)
         name_line = self.get_metadata(PositionProvider, node.name).start.line
         for line in range(start - 1, name_line + 1):
             if line in self.markers:
