@@ -1,5 +1,3 @@
 """Probe planners, one module per rule family; importing them registers them."""
 
-from . import groups  # noqa: F401
-from . import padding  # noqa: F401
-from . import weights  # noqa: F401
+from . import api, groups, padding, weights  # noqa: F401
