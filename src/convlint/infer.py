@@ -52,6 +52,7 @@ class LayerValue:
 
     spec: ConvSpec
     site_label: str
+    order: int = -1  # the construction site's index, to record its applications
 
 
 @dataclass(eq=False)
@@ -101,11 +102,19 @@ class _Env:
         for name in set(self.values) | set(other.values):
             mine, theirs = self.values.get(name, UNKNOWN), other.values.get(name, UNKNOWN)
             if mine != theirs or type(mine) is not type(theirs):
-                self.values[name] = UNKNOWN
+                self.values[name] = _join_layouts(mine, theirs)
             self.deps[name] = self.deps.get(name, frozenset()) | other.deps.get(name, frozenset())
 
 
 _BUILTIN_CONSTANTS = {"True": True, "False": False, "None": None}
+
+
+def _join_layouts(a: object, b: object) -> object:
+    """One branch learned a tensor's data layout, the other did not: keep the rest."""
+    if isinstance(a, TensorFact) and isinstance(b, TensorFact) and \
+            replace(a, axes=None) == replace(b, axes=None):
+        return replace(a, axes=None)
+    return UNKNOWN
 
 # Tensor constructors whose shape is given by their arguments.
 _SHAPE_CONSTRUCTORS = {
@@ -201,8 +210,25 @@ def _reshape(fact: TensorFact, dims: Sequence[object], text: str) -> TensorFact:
     axes = None
     if fact.axes is not None:
         # A reshape keeps the order only when it adds or drops size-1 axes (catalog F5).
-        axes = _reshape_axes(fact, shape)
+        axes = _swapped_data_axes(fact, shape) or _reshape_axes(fact, shape)
     return TensorFact(fact.framework, tuple(shape), axes, fact.origin, fact.views + (text,))
+
+
+# Data axes of a tensor whose channel and length axes a reshape "swapped": the shape of
+# the other layout, the values scrambled (catalog L02). Lower case marks scrambled axes.
+SCRAMBLED_NCL = "Nlc"  # an (N, C, L) tensor reshaped to (N, L, C)
+SCRAMBLED_NLC = "Ncl"  # an (N, L, C) tensor reshaped to (N, C, L)
+
+
+def _swapped_data_axes(fact: TensorFact, shape: Sequence[Optional[int]]) -> Optional[str]:
+    if fact.axes not in (NCL, NLC) or fact.shape is None or len(shape) != 3:
+        return None
+    n, a, b = fact.shape
+    if a is None or b is None or a == b or tuple(shape[1:]) != (b, a):
+        return None
+    if shape[0] is not None and n is not None and shape[0] != n:
+        return None
+    return SCRAMBLED_NCL if fact.axes == NCL else SCRAMBLED_NLC
 
 
 def _reshape_axes(fact: TensorFact, shape: Sequence[Optional[int]]) -> str:
@@ -225,6 +251,9 @@ class _Inference:
         self.done: Dict[int, Site] = {}
         self.layers: Dict[int, LayerValue] = {}
         self.deferred: List[Tuple[cst.FunctionDef, Optional[_ClassContext]]] = []
+        # Keras' global image_data_format as set by the file (catalog L06): the value
+        # (None when not a constant) and the call's span; once set, it stays for the file.
+        self.image_data_format: Tuple[Optional[str], Optional[Span]] = ("channels_last", None)
 
     # --- driver ------------------------------------------------------------------------
     def run(self) -> List[Site]:
@@ -414,21 +443,83 @@ class _Inference:
     def site_value(self, raw: RawSite, env: _Env) -> object:
         if raw.order in self.layers:
             return self.layers[raw.order]
-        spec = build_spec(raw, lambda e: self.eval(e, env))
+        image_format, format_span = self.image_data_format
+        spec = build_spec(raw, lambda e: self.eval(e, env), image_format)
         if spec is None:  # known not to be 1-D
             self.done.setdefault(raw.order, None)  # type: ignore[arg-type]
             return UNKNOWN
+        if spec.framework == "keras" and format_span is not None and \
+                _omits_data_format(raw, lambda e: self.eval(e, env)):
+            spec = replace(spec, data_format_from=format_span)
         names = set()
         for expr in raw.bound.args.values():
             names |= self.deps(expr, env)
+        input_node = raw.bound.args.get(raw.api.roles.get("input", ""))
         site = Site(self.path, raw.span, spec, raw.scope, raw.order, tuple(sorted(names)),
-                    raw.args_end)
+                    raw.args_end, input_span=self.atom_span(input_node))
         self.done[raw.order] = site
         if spec.form == "layer":
-            layer = LayerValue(spec, f"{self.path}:{raw.span.line}")
+            layer = LayerValue(spec, f"{self.path}:{raw.span.line}", raw.order)
             self.layers[raw.order] = layer
             return layer
-        return TensorFact(spec.framework, None, None, f"{self.path}:{raw.span.line}")
+        if input_node is not None and spec.framework == "torch":
+            self.mark_layout(input_node, NCL, env)
+        return _conv_output(spec, spec.input, f"{self.path}:{raw.span.line}")
+
+    # --- data layout -------------------------------------------------------------------
+    def atom_span(self, node: Optional[cst.BaseExpression]) -> Optional[Span]:
+        if isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+            return self.span(node)
+        return None
+
+    def mark_layout(self, node: cst.BaseExpression, layout: str, env: _Env) -> None:
+        """A rank-3 tensor a torch conv reads is (N, C, L) from here on (catalog L01)."""
+        name = self.root_name(node)
+        if name is None:
+            return
+        value = env.get(name)
+        if isinstance(value, TensorFact) and value.axes is None and value.rank == 3:
+            env.set(name, replace(value, axes=layout), env.deps_of(name))
+
+    def root_name(self, node: cst.BaseExpression) -> Optional[str]:
+        """The variable under layout-keeping wrappers: ``torch.from_numpy(x).float()``."""
+        while True:
+            if isinstance(node, cst.Name):
+                return node.value
+            if isinstance(node, cst.Attribute) and node.attr.value in _SAME_TENSOR_METHODS:
+                node = node.value
+            elif isinstance(node, cst.Call) and node.args and node.args[0].keyword is None \
+                    and self.callees.get(node) in _PASS_THROUGH:
+                node = node.args[0].value
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                    and node.func.attr.value in _SAME_TENSOR_METHODS:
+                node = node.func.value
+            else:
+                return None
+
+    def eval_layer_application(self, node: cst.Call, args: List[cst.Arg],
+                               env: _Env) -> object:
+        """``conv(x)``, ``Conv1D(8, 3)(x)``, ``self.conv(x)``, ``model.apply(params, x)``."""
+        func = node.func
+        position = 0
+        if isinstance(func, cst.Attribute) and func.attr.value == "apply":
+            func, position = func.value, 1
+        if not isinstance(func, (cst.Name, cst.Attribute, cst.Call)):
+            return None
+        layer = self._eval(func, env)
+        if not isinstance(layer, LayerValue) or len(args) <= position:
+            return None
+        input_node = args[position].value
+        fact = self._eval(input_node, env)
+        site = self.done.get(layer.order)
+        if site is not None and site.spec.input is None and isinstance(fact, TensorFact):
+            self.done[layer.order] = replace(
+                site, spec=replace(site.spec, input=fact), input_span=self.atom_span(input_node),
+                call_span=self.span(node))
+        if layer.spec.framework == "torch":
+            self.mark_layout(input_node, NCL, env)
+        return _conv_output(layer.spec, fact if isinstance(fact, TensorFact) else None,
+                            layer.site_label)
 
     # --- expressions -------------------------------------------------------------------
     def deps(self, node: cst.CSTNode, env: _Env) -> FrozenSet[str]:
@@ -534,7 +625,14 @@ class _Inference:
         args = [a for a in node.args if a.keyword is None and not a.star]
         kwargs = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         if qualified is not None:
+            if qualified.startswith("keras.") and qualified.endswith(".set_image_data_format"):
+                value = self._eval(args[0].value, env) if args else UNKNOWN
+                self.image_data_format = (value if isinstance(value, str) else None,
+                                          self.span(node))
             return self.eval_library_call(qualified, node, args, kwargs, env)
+        applied = self.eval_layer_application(node, args, env)
+        if applied is not None:
+            return applied
         func = node.func
         if isinstance(func, cst.Attribute):
             owner = self._eval(func.value, env)
@@ -662,7 +760,9 @@ class _Inference:
             perm = list(range(fact.rank))
             perm[a], perm[b] = perm[b], perm[a]
             return _permute(fact, perm, f"transpose({a}, {b})")
-        if method == "transpose" and fact.framework == "numpy":
+        if method == "transpose" and (fact.framework == "numpy" or len(values) != 2):
+            # torch's transpose takes exactly two dims: any other count is numpy's (or
+            # jax's) axes permutation, e.g. on ``x.numpy()`` whose fact stays torch.
             perm = values[0] if len(values) == 1 and isinstance(values[0], tuple) else tuple(values)
             if not perm and fact.rank is not None:
                 perm = tuple(reversed(range(fact.rank)))
@@ -900,8 +1000,30 @@ def _target_names(target: cst.BaseExpression) -> List[str]:
 
 # --- building the neutral description ----------------------------------------------------
 
-def build_spec(raw: RawSite, evaluate) -> Optional[ConvSpec]:
-    """Describe one site. Returns None when the call is known not to be 1-D."""
+def _conv_output(spec: ConvSpec, data: Optional[TensorFact], origin: str) -> TensorFact:
+    """A conv's result: in the op's own data layout, (N, O, ?) or (N, ?, O)."""
+    if data is None or data.rank != 3 or spec.data_layout not in (NCL, NLC):
+        return TensorFact(spec.framework, None, None, origin)
+    n, o = data.dim(0), spec.out_channels
+    shape = (n, o, None) if spec.data_layout == NCL else (n, None, o)
+    return TensorFact(spec.framework, shape, spec.data_layout, origin)
+
+
+def _omits_data_format(raw: RawSite, evaluate) -> bool:
+    """No data_format (or data_format=None): Keras uses the global image_data_format."""
+    parameter = raw.api.roles.get("data_format")
+    if parameter is None:
+        return False
+    node = raw.bound.args.get(parameter)
+    return (node is None and not raw.bound.has_star_args) or (
+        node is not None and evaluate(node) is None)
+
+
+def build_spec(raw: RawSite, evaluate,
+               image_data_format: Optional[str] = "channels_last") -> Optional[ConvSpec]:
+    """Describe one site. Returns None when the call is known not to be 1-D.
+
+    ``image_data_format`` is Keras' global format where the site runs (None: unknown)."""
     api = raw.api
     values: Dict[str, object] = {}
     for name in api.parameters:
@@ -927,7 +1049,7 @@ def build_spec(raw: RawSite, evaluate) -> Optional[ConvSpec]:
     if rank is not None and rank != 1:
         return None
 
-    data_layout, kernel_layout = _layouts(api, role)
+    data_layout, kernel_layout = _layouts(api, role, image_data_format)
     kernel_size = _single(role("kernel_size"))
     out_channels = _int_or_none(role("out_channels"))
     in_channels = _int_or_none(role("in_channels"))
@@ -1027,7 +1149,8 @@ def _spatial_rank(api: ApiSpec, role, values: Dict[str, object],
     return None
 
 
-def _layouts(api: ApiSpec, role) -> Tuple[Optional[str], Optional[str]]:
+def _layouts(api: ApiSpec, role, image_data_format: Optional[str] = "channels_last"
+             ) -> Tuple[Optional[str], Optional[str]]:
     kernel_layout = api.kernel_layout
     if api.framework == "torch":
         return NCL, kernel_layout
@@ -1048,7 +1171,9 @@ def _layouts(api: ApiSpec, role) -> Tuple[Optional[str], Optional[str]]:
             return NCL, kernel_layout
         return None, kernel_layout
     # Keras: None means the global image_data_format, channels_last unless changed.
-    if data_format in (None, "channels_last"):
+    if data_format is None:
+        data_format = image_data_format
+    if data_format == "channels_last":
         return NLC, kernel_layout
     if data_format == "channels_first":
         return NCL, kernel_layout

@@ -124,7 +124,10 @@ class ConvSpec:
     data_layout: Optional[str] = None  # NCL or NLC
     kernel_layout: Optional[str] = None  # e.g. "OIK", "KIO"
     weight: Optional[TensorFact] = None  # functional forms: the kernel argument
-    input: Optional[TensorFact] = None
+    input: Optional[TensorFact] = None  # layers: the tensor of their first application
+    # Keras layers without data_format whose layout a set_image_data_format call in the
+    # file decided (catalog L06): where that call is.
+    data_format_from: Optional[Span] = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,11 @@ class Site:
     # Where a new keyword argument would go: just after the last argument (line, column
     # 0-based), or None for a call without arguments (insert before the closing paren).
     args_end: Optional[Tuple[int, int]] = None
+    # The input argument, when it is an atom (name, attribute, call, subscript) that a
+    # method or an index can be appended to (fix edits); for layers, at the first call.
+    input_span: Optional[Span] = None
+    # Layers: the call that applies the layer to spec.input (e.g. ``conv(x)``).
+    call_span: Optional[Span] = None
 
     @property
     def label(self) -> str:
