@@ -14,60 +14,13 @@ from dataclasses import replace
 from typing import Iterator, Optional, Tuple
 
 from ..findings import Edit, Fix
-from ..infer import SCRAMBLED_NCL, SCRAMBLED_NLC
+from ..infer import SCRAMBLED_NCL, SCRAMBLED_NLC, input_data_layout
 from ..spec import NCL, NLC, ConvSpec, Site, Span, TensorFact
 from .groups import short_api
 from .registry import ERROR, WARNING, Hit, related_site, site_rule
 
 _LAX_DEFAULT_NCW = ("jax.lax.conv_general_dilated", "jax.lax.conv_with_general_padding",
                     "jax.lax.conv")
-# Frameworks whose tensors the shape test may call channels-first (into an NLC op) or
-# channels-last (into a torch conv). TF-born data is never presumed torch layout: a TF
-# filter with in-dim C/g is a legitimate grouped conv (catalog G02).
-_PRESUMED_NCL_ORIGINS = ("torch", "numpy")
-_PRESUMED_NLC_ORIGINS = ("tensorflow", "keras", "jax", "flax", "numpy")
-
-
-def _origin_framework(fact: TensorFact) -> str:
-    return fact.origin.split(".", 1)[0]
-
-
-def stated_channels(spec: ConvSpec) -> Optional[int]:
-    """Input channels as the op's own kernel or constructor states them, never from data."""
-    if spec.form == "layer":
-        return spec.in_channels if spec.framework in ("torch", "flax") else None
-    weight = spec.weight
-    if weight is None or weight.rank != 3 or spec.kernel_layout not in ("OIK", "KIO"):
-        return None
-    per_group = weight.dim(1)
-    if per_group is None:
-        return None
-    if spec.framework == "tensorflow":
-        return per_group  # TF infers groups from this very number (catalog G02)
-    return per_group * spec.groups if spec.groups else None
-
-
-def data_layout_of(site: Site) -> Tuple[Optional[str], str]:
-    """(layout of the site's input, how we know it), or (None, "") when unknown."""
-    fact, spec = site.spec.input, site.spec
-    if fact is None or fact.rank != 3:
-        return None, ""
-    if fact.axes in (NCL, NLC):
-        return fact.axes, ""
-    if fact.axes is not None or fact.shape is None:
-        return None, ""
-    _, first, second = fact.shape
-    channels = stated_channels(spec)
-    if channels is None or first is None or second is None or first == second:
-        return None, ""
-    origin = _origin_framework(fact)
-    if spec.data_layout == NLC and first == channels and origin in _PRESUMED_NCL_ORIGINS:
-        return NCL, f" (dim 1 is the {channels} input channels)"
-    if spec.data_layout == NCL and second == channels and origin in _PRESUMED_NLC_ORIGINS:
-        return NLC, f" (dim 2 is the {channels} input channels)"
-    return None, ""
-
-
 def _reported(site: Site) -> Site:
     """Layers are reported where they are applied to the tensor."""
     return replace(site, span=site.call_span) if site.call_span is not None else site
@@ -81,9 +34,8 @@ def _append(site: Site, text: str) -> Tuple[Edit, ...]:
 
 
 def _swap_fix(site: Site, fact: TensorFact, target: str) -> Fix:
-    description = (f"transpose the input to {target} with .swapaxes(1, 2), "
-                   f"np.transpose(x, (0, 2, 1)) or tf.transpose(x, [0, 2, 1]), and the output "
-                   f"back")
+    description = (f"swap the input to {target} with .swapaxes(1, 2) (np.transpose(x, "
+                   f"(0, 2, 1)), tf.transpose(x, [0, 2, 1])) and the output back")
     if fact.framework in ("tensorflow", "keras"):
         return Fix(description)  # TF tensors have no swapaxes method
     return Fix(description, _append(site, ".swapaxes(1, 2)"))
@@ -120,7 +72,7 @@ def channels_first_into_channels_last(site: Site) -> Iterator[Hit]:
         return
     if spec.data_layout == NCL and spec.api in _LAX_DEFAULT_NCW:
         return  # lax's own default layout: CNV303
-    layout, how = data_layout_of(site)
+    layout, how = input_data_layout(spec)
     if layout is None or layout == spec.data_layout:
         return
     api = short_api(spec)
@@ -131,8 +83,12 @@ def channels_first_into_channels_last(site: Site) -> Iterator[Hit]:
         fix = _swap_fix(site, fact, "(N, L, C)")
     else:
         length, c = fact.dim(1), fact.dim(2)
-        outcome = ("C == L: it runs and returns wrong numbers (silent)" if c == length and c
-                   else "it reads the length axis as channels")
+        if c is not None and c == length:
+            outcome = f"C == L == {c}: it runs and returns wrong numbers (silent)"
+        elif c is not None and length is not None and spec.framework == "torch":
+            outcome = f"torch raises 'expected input ... to have {c} channels, but got {length}'"
+        else:
+            outcome = "it reads the length axis as channels"
         message = (f"channels-last (N, L, C) tensor{how} into {api}, which reads "
                    f"(N, C, L): {outcome}")
         fix = _swap_fix(site, fact, "(N, C, L)")
@@ -162,18 +118,10 @@ def reshape_not_transpose(site: Site) -> Iterator[Hit]:
 def _lax_evidence(spec: ConvSpec, site: Site) -> Tuple[Optional[str], Optional[str]]:
     """(why the input is channels-last, why the kernel is (K, I, O)); None when not."""
     data_reason = kernel_reason = None
-    fact, weight = spec.input, spec.weight
-    if fact is not None and fact.rank == 3:
-        if fact.axes == NLC:
-            data_reason = "the input is channels-last (N, L, C)"
-        elif fact.axes is None and fact.shape is not None and weight is not None \
-                and weight.rank == 3 and weight.axes not in ("OIK",):
-            _, first, second = fact.shape
-            per_group = weight.dim(1)
-            groups = spec.groups or 1
-            if per_group and first and second and second == per_group * groups != first:
-                data_reason = (f"the input's dim 2 ({second}) is the kernel's input channels, "
-                               f"so it is (N, L, C)")
+    weight = spec.weight
+    layout, how = input_data_layout(spec)
+    if layout == NLC:
+        data_reason = f"the input is channels-last (N, L, C){how}"
     if weight is not None and weight.axes == "KIO":
         kernel_reason = "the kernel is (K, I, O)"
     return data_reason, kernel_reason
@@ -213,8 +161,10 @@ def lax_default_layout(site: Site) -> Iterator[Hit]:
     else:
         fix = Fix(f"use lax.conv_general_dilated(..., dimension_numbers={numbers}); {api} is "
                   f"always NCW/OIW")
-    yield Hit(site, f"{api} without dimension_numbers means NCW/OIW (torch layout) but "
-                    f"{reasons}: {outcome}. Fix: {fix.description}", (), fix)
+    means = ("without dimension_numbers means" if spec.api == "jax.lax.conv_general_dilated"
+             else "always means")
+    yield Hit(site, f"{api} {means} NCW/OIW (torch layout) but {reasons}: {outcome}. "
+                    f"Fix: {fix.description}", (), fix)
 
 
 @site_rule("CNV304", "global-data-format", WARNING,
@@ -235,11 +185,11 @@ def global_data_format(site: Site) -> Iterator[Hit]:
     if site.args_end is not None:
         line, column = site.args_end
         edits = (Edit(line, column + 1, line, column + 1, f", data_format='{explicit}'"),)
-    consequence = ""
-    if fact is not None and fact.axes == NLC:
-        consequence = " it is given (N, L, C) data and will read L as channels;"
-    message = (f"{short_api(spec)} has no data_format, so the set_image_data_format("
-               f"'channels_first') call at line {where.line} makes it channels-first;"
+    consequence = "reads (N, C, L)"
+    if fact is not None and fact.axes != NCL and fact.rank == 3:
+        consequence = "reads this (N, L, C) input's length axis as channels"
+    message = (f"{short_api(spec)} has no data_format, so set_image_data_format("
+               f"'channels_first') at line {where.line} makes it channels-first: it "
                f"{consequence} (catalog L06: kernel (3, 16, 5), output (2, 5, 6) instead of "
                f"(2, 14, 5), no error). Fix: {description}")
     related = (related_site(replace(site, span=where), "set_image_data_format('channels_first')"),)
