@@ -316,6 +316,10 @@ class ProbeRunner:
             ) from None
         except WorkerLost as exc:
             self._workers.pop(worker.family, None)
+            if side is not spec.source:
+                # The port (or fix) killed its process where the source ran: that is the
+                # crash to confirm (catalog A07: tf.nn.conv1d aborts on a 2-D input).
+                return Crash(f"the process died: {exc}")
             raise ProbeFailed(f"{what} ({side.call.api}): {exc}") from None
         if "error" in reply:
             return Crash(reply["error"])
