@@ -207,10 +207,10 @@ def _reshape(fact: TensorFact, dims: Sequence[object], text: str) -> TensorFact:
         if known and total % known == 0:
             shape[shape.index(-1)] = total // known
     shape = [None if d == -1 else d for d in shape]
-    axes = None
-    if fact.axes is not None:
+    axes = _swapped_data_axes(fact, shape)
+    if axes is None and fact.axes is not None:
         # A reshape keeps the order only when it adds or drops size-1 axes (catalog F5).
-        axes = _swapped_data_axes(fact, shape) or _reshape_axes(fact, shape)
+        axes = _reshape_axes(fact, shape)
     return TensorFact(fact.framework, tuple(shape), axes, fact.origin, fact.views + (text,))
 
 
@@ -221,14 +221,17 @@ SCRAMBLED_NLC = "Ncl"  # an (N, L, C) tensor reshaped to (N, C, L)
 
 
 def _swapped_data_axes(fact: TensorFact, shape: Sequence[Optional[int]]) -> Optional[str]:
-    if fact.axes not in (NCL, NLC) or fact.shape is None or len(shape) != 3:
+    axes = fact.axes
+    if axes is None and fact.origin.startswith("torch."):
+        axes = NCL  # a tensor torch made: the torch data layout unless shown otherwise
+    if axes not in (NCL, NLC) or fact.shape is None or len(shape) != 3:
         return None
     n, a, b = fact.shape
     if a is None or b is None or a == b or tuple(shape[1:]) != (b, a):
         return None
     if shape[0] is not None and n is not None and shape[0] != n:
         return None
-    return SCRAMBLED_NCL if fact.axes == NCL else SCRAMBLED_NLC
+    return SCRAMBLED_NCL if axes == NCL else SCRAMBLED_NLC
 
 
 def _reshape_axes(fact: TensorFact, shape: Sequence[Optional[int]]) -> str:

@@ -68,8 +68,10 @@ def _consequence_nlc_op(spec: ConvSpec, c: Optional[int], length: Optional[int])
 def channels_first_into_channels_last(site: Site) -> Iterator[Hit]:
     spec = site.spec
     fact = spec.input
-    if fact is None or spec.data_format_from is not None or spec.data_layout not in (NCL, NLC):
+    if fact is None or spec.data_layout not in (NCL, NLC):
         return
+    if spec.data_format_from is not None and spec.data_layout == NCL:
+        return  # channels-first by a global set_image_data_format call: CNV304
     if spec.data_layout == NCL and spec.api in _LAX_DEFAULT_NCW:
         return  # lax's own default layout: CNV303
     layout, how = input_data_layout(spec)
