@@ -116,6 +116,7 @@ def _join_layouts(a: object, b: object) -> object:
         return replace(a, axes=None)
     return UNKNOWN
 
+
 # Tensor constructors whose shape is given by their arguments.
 _SHAPE_CONSTRUCTORS = {
     "torch.ones": "torch", "torch.zeros": "torch", "torch.randn": "torch", "torch.rand": "torch",

@@ -21,6 +21,8 @@ from .registry import ERROR, WARNING, Hit, related_site, site_rule
 
 _LAX_DEFAULT_NCW = ("jax.lax.conv_general_dilated", "jax.lax.conv_with_general_padding",
                     "jax.lax.conv")
+
+
 def _reported(site: Site) -> Site:
     """Layers are reported where they are applied to the tensor."""
     return replace(site, span=site.call_span) if site.call_span is not None else site
@@ -222,7 +224,8 @@ def unbatched_input(site: Site) -> Iterator[Hit]:
     outcome = _unbatched_outcome(spec)
     if outcome is None:
         return
-    description = "add the batch axis (x[None], or xn[:1] instead of xn[0]) and take [0] of the output"
+    description = ("add the batch axis (x[None], or xn[:1] instead of xn[0]) and take [0] of "
+                   "the output")
     fix = Fix(description, _append(site, "[None]"))
     yield Hit(_reported(site), f"2-D (unbatched) input to {short_api(spec)}: {outcome}. "
                                f"Fix: {description}", (), fix)

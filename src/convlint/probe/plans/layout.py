@@ -31,7 +31,8 @@ def _channels_last(c: int, o: int, k: int) -> ConvCall:
                     data_layout="NLC", kernel_layout="KIO")
 
 
-def _sizes(spec: ConvSpec, channels: Optional[int], steps: Optional[int]) -> Tuple[int, int, int, int]:
+def _sizes(spec: ConvSpec, channels: Optional[int],
+           steps: Optional[int]) -> Tuple[int, int, int, int]:
     """(C, O, K, L): the user's where known, else pairwise distinct (catalog 4.3)."""
     c = size(channels, 3)
     o = size(spec.out_channels, 5 if c != 5 else 6)
