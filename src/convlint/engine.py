@@ -8,7 +8,7 @@ yields one CNV900 finding and never hides the findings of the others.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import rules
@@ -19,7 +19,8 @@ from .pairing import Pair, pair_across
 from .parse import ParseFailure, ensure_recursion_headroom, might_contain_conv, parse_bytes
 from .sites import find_sites
 from .spec import Site
-from .suppress import drop_suppressed
+from .suppress import UnusedSuppression, filter_suppressed
+from . import notebook
 
 EXCLUDED_DIRS = frozenset({
     ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".env", "env", "__pycache__",
@@ -41,6 +42,8 @@ class Report:
     findings: Tuple[Finding, ...]
     files_checked: int
     pairs: Tuple[Pair, ...] = field(default=(), compare=False)
+    # Suppression comments that matched no finding (--report-unused-suppressions).
+    unused_suppressions: Tuple[UnusedSuppression, ...] = field(default=(), compare=False)
 
 
 def parse_failure_finding(failure: ParseFailure) -> Finding:
@@ -75,6 +78,14 @@ def read_and_analyze(path: str, config: Config) -> FileAnalysis:
     except OSError as exc:
         failure = ParseFailure(path, f"cannot read file: {exc.strerror or exc}")
         return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
+    if notebook.is_notebook(path):
+        source = notebook.read_source(data)
+        if isinstance(source, notebook.NotebookError):
+            failure = ParseFailure(path, str(source), source.line)
+            return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
+        analysis = analyze_bytes(path, source.encode("utf-8"), config)
+        # A CNV900 in a cell still needs the cell markers to be located.
+        return analysis if analysis.source else replace(analysis, source=source)
     return analyze_bytes(path, data, config)
 
 
@@ -90,16 +101,19 @@ def check_files(paths: Sequence[str], config: Config,
     analyses = [read_and_analyze(path, config) for path in paths]
     pair_found, pairs = pair_findings(analyses, config)
     findings = [f for a in analyses for f in a.findings] + pair_found
-    findings = drop_suppressed(findings, {a.path: a.source for a in analyses})
-    findings = [f for f in findings if config.enabled(f.code)]
+    sources = {a.path: a.source for a in analyses}
+    findings, unused = filter_suppressed(findings, sources)
+    findings = [f for f in findings if config.enabled_at(f.code, f.path)]
     if probe is not None:
         findings = probe(findings)
     findings.sort(key=lambda f: f.sort_key)
-    return Report(tuple(findings), len(paths), tuple(pairs))
+    findings = notebook.map_findings(findings, sources)
+    unused = notebook.map_unused(unused, sources)
+    return Report(tuple(findings), len(paths), tuple(pairs), tuple(unused))
 
 
 def collect_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
-    """Expand directories to their .py files (sorted); returns (files, missing paths)."""
+    """Expand directories to their .py and .ipynb files (sorted); returns (files, missing paths)."""
     files: List[str] = []
     missing: List[str] = []
     for path in paths:
@@ -119,5 +133,5 @@ def _walk(root: str) -> List[str]:
     for directory, dirs, names in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info"))
         out.extend(os.path.join(directory, n) for n in sorted(names)
-                   if n.endswith(".py") and os.path.isfile(os.path.join(directory, n)))
+                   if n.endswith((".py", notebook.SUFFIX)) and os.path.isfile(os.path.join(directory, n)))
     return out

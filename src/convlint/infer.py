@@ -21,7 +21,8 @@ from libcst.metadata import PositionProvider
 from .apis import ApiSpec
 from .parse import ParsedFile
 from .sites import FileIndex, RawSite, default_of
-from .spec import NCL, NLC, ConvSpec, Padding, Site, Span, TensorFact, UNKNOWN_PADDING
+from .spec import (NCL, NLC, ConvSpec, Crop, PadFact, Padding, Site, Span, TensorFact,
+                   UNKNOWN_PADDING)
 
 
 class _Unknown:
@@ -53,6 +54,13 @@ class LayerValue:
     spec: ConvSpec
     site_label: str
     order: int = -1  # the construction site's index, to record its applications
+
+
+@dataclass(frozen=True)
+class _PadLayer:
+    """A pad layer instance (keras ZeroPadding1D, torch nn.ConstantPad1d...): a PadFact."""
+
+    pad: PadFact
 
 
 @dataclass(eq=False)
@@ -187,7 +195,7 @@ def _tensor(framework: Optional[str], shape: Optional[Sequence[Optional[int]]],
 
 def _permute(fact: TensorFact, perm: Sequence[object], text: str) -> object:
     if fact.shape is None:
-        return replace(fact, views=fact.views + (text,))
+        return replace(fact, views=fact.views + (text,), pads=_permute_pads(fact.pads, perm))
     rank = len(fact.shape)
     if len(perm) != rank or not all(_is_int(p) for p in perm):
         return UNKNOWN
@@ -197,7 +205,24 @@ def _permute(fact: TensorFact, perm: Sequence[object], text: str) -> object:
     shape = tuple(fact.shape[p] for p in norm)
     axes = None if fact.axes is None else "".join(fact.axes[p] for p in norm)
     spans = None if fact.dim_spans is None else tuple(fact.dim_spans[p] for p in norm)
-    return TensorFact(fact.framework, shape, axes, fact.origin, fact.views + (text,), spans)
+    return TensorFact(fact.framework, shape, axes, fact.origin, fact.views + (text,), spans,
+                      _permute_pads(fact.pads, perm))
+
+
+def _permute_pads(pads: Tuple[PadFact, ...], perm: Sequence[object]) -> Tuple[PadFact, ...]:
+    """Pads follow their axis through a permutation (axes counted from the end)."""
+    if not pads:
+        return pads
+    rank = len(perm)
+    if not all(_is_int(p) for p in perm) or sorted(p % rank for p in perm) != list(range(rank)):
+        return (_UNKNOWN_PAD,)
+    where = {p % rank: new for new, p in enumerate(perm)}  # type: ignore[operator]
+    out = []
+    for pad in pads:
+        if pad.axis == 0 or -pad.axis > rank:
+            return (_UNKNOWN_PAD,)
+        out.append(replace(pad, axis=where[rank + pad.axis] - rank))
+    return tuple(out)
 
 
 def _reshape(fact: TensorFact, dims: Sequence[object], text: str) -> TensorFact:
@@ -212,7 +237,8 @@ def _reshape(fact: TensorFact, dims: Sequence[object], text: str) -> TensorFact:
     if axes is None and fact.axes is not None:
         # A reshape keeps the order only when it adds or drops size-1 axes (catalog F5).
         axes = _reshape_axes(fact, shape)
-    return TensorFact(fact.framework, tuple(shape), axes, fact.origin, fact.views + (text,))
+    return TensorFact(fact.framework, tuple(shape), axes, fact.origin, fact.views + (text,),
+                      pads=(_UNKNOWN_PAD,) if fact.pads else ())
 
 
 # Data axes of a tensor whose channel and length axes a reshape "swapped": the shape of
@@ -258,6 +284,8 @@ class _Inference:
         # Keras' global image_data_format as set by the file (catalog L06): the value
         # (None when not a constant) and the call's span; once set, it stays for the file.
         self.image_data_format: Tuple[Optional[str], Optional[Span]] = ("channels_last", None)
+        # origin label of a conv's output -> the site's order (None when ambiguous).
+        self.conv_outputs: Dict[str, Optional[int]] = {}
 
     # --- driver ------------------------------------------------------------------------
     def run(self) -> List[Site]:
@@ -459,8 +487,11 @@ class _Inference:
         for expr in raw.bound.args.values():
             names |= self.deps(expr, env)
         input_node = raw.bound.args.get(raw.api.roles.get("input", ""))
+        arg_spans = tuple((name, span) for name, span in (
+            (name, self.value_span(raw.node, expr)) for name, expr in raw.bound.args.items())
+            if span is not None)
         site = Site(self.path, raw.span, spec, raw.scope, raw.order, tuple(sorted(names)),
-                    raw.args_end, input_span=self.atom_span(input_node))
+                    raw.args_end, arg_spans, input_span=self.atom_span(input_node))
         self.done[raw.order] = site
         if spec.form == "layer":
             layer = LayerValue(spec, f"{self.path}:{raw.span.line}", raw.order)
@@ -468,7 +499,7 @@ class _Inference:
             return layer
         if input_node is not None and spec.framework == "torch":
             self.mark_layout(input_node, NCL, env)
-        return _conv_output(spec, spec.input, f"{self.path}:{raw.span.line}")
+        return self.conv_output(spec, spec.input, f"{self.path}:{raw.span.line}", raw.order)
 
     # --- data layout -------------------------------------------------------------------
     def atom_span(self, node: Optional[cst.BaseExpression]) -> Optional[Span]:
@@ -500,30 +531,6 @@ class _Inference:
                 node = node.func.value
             else:
                 return None
-
-    def eval_layer_application(self, node: cst.Call, args: List[cst.Arg],
-                               env: _Env) -> object:
-        """``conv(x)``, ``Conv1D(8, 3)(x)``, ``self.conv(x)``, ``model.apply(params, x)``."""
-        func = node.func
-        position = 0
-        if isinstance(func, cst.Attribute) and func.attr.value == "apply":
-            func, position = func.value, 1
-        if not isinstance(func, (cst.Name, cst.Attribute, cst.Call)):
-            return None
-        layer = self._eval(func, env)
-        if not isinstance(layer, LayerValue) or len(args) <= position:
-            return None
-        input_node = args[position].value
-        fact = self._eval(input_node, env)
-        site = self.done.get(layer.order)
-        if site is not None and site.spec.input is None and isinstance(fact, TensorFact):
-            self.done[layer.order] = replace(
-                site, spec=replace(site.spec, input=fact), input_span=self.atom_span(input_node),
-                call_span=self.span(node))
-        if layer.spec.framework == "torch":
-            self.mark_layout(input_node, NCL, env)
-        return _conv_output(layer.spec, fact if isinstance(fact, TensorFact) else None,
-                            layer.site_label)
 
     # --- expressions -------------------------------------------------------------------
     def deps(self, node: cst.CSTNode, env: _Env) -> FrozenSet[str]:
@@ -610,6 +617,9 @@ class _Inference:
 
     def eval_subscript(self, node: cst.Subscript, env: _Env) -> object:
         owner = self._eval(node.value, env)
+        if isinstance(owner, TensorFact) and not owner.views and \
+                self.conv_outputs.get(owner.origin) is not None:
+            self.record_crop(owner, node, env)
         if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
             if isinstance(owner, TensorFact) and owner.shape is not None:
                 return _tensor_slice(owner, node)
@@ -634,10 +644,16 @@ class _Inference:
                 self.image_data_format = (value if isinstance(value, str) else None,
                                           self.span(node))
             return self.eval_library_call(qualified, node, args, kwargs, env)
-        applied = self.eval_layer_application(node, args, env)
-        if applied is not None:
-            return applied
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "apply" and len(args) > 1:
+            # flax linen: ``module.apply(variables, x)`` applies the layer to x.
+            module = self._eval(func.value, env)
+            if isinstance(module, LayerValue):
+                return self.call_layer(module, args[1:], kwargs, env, node)
+        if isinstance(func, (cst.Name, cst.Attribute, cst.Call)):
+            callee = self._eval(func, env)
+            if isinstance(callee, (LayerValue, _PadLayer)):
+                return self.call_layer(callee, args, kwargs, env, node)
         if isinstance(func, cst.Attribute):
             owner = self._eval(func.value, env)
             if isinstance(owner, TensorFact):
@@ -646,6 +662,10 @@ class _Inference:
                                                          "list", "abs"):
             values = [self._eval(a.value, env) for a in args]
             return _builtin(func.value, values)
+        if "pad" in _callee_name(func).lower():
+            # A project helper that pads (`self._pad(x)`, `causal_pad(x)`): its amounts are
+            # unknown, so a conv fed from it must not look unpadded to the padding rules.
+            return TensorFact(None, None, origin="pad", pads=(_UNKNOWN_PAD,))
         return UNKNOWN
 
     def eval_library_call(self, qualified: str, node: cst.Call, args: List[cst.Arg],
@@ -672,6 +692,10 @@ class _Inference:
                 shape_node = args[position].value
             dims = _as_dims(self._eval(shape_node, env)) if shape_node is not None else None
             return _tensor(qualified.split(".")[0], dims, qualified)
+        if qualified in _PAD_LAYERS:
+            return self.pad_layer(qualified, args, kwargs, env)
+        if qualified in _PAD_FUNCTIONS and (args or kwargs):
+            return self.eval_pad(qualified, args, kwargs, env)
         first = self._eval(args[0].value, env) if args else UNKNOWN
         if not isinstance(first, TensorFact):
             return UNKNOWN
@@ -711,14 +735,96 @@ class _Inference:
             return UNKNOWN
         if qualified in ("numpy.flip", "torch.flip", "jax.numpy.flip", "tensorflow.reverse"):
             return replace(first, views=first.views + (f"flip{_fmt_tuple(tuple(rest))}",))
-        if qualified in ("torch.nn.functional.pad", "numpy.pad", "tensorflow.pad",
-                         "jax.numpy.pad"):
-            pads_node = kwargs.get("pad") or kwargs.get("paddings") or kwargs.get("pad_width")
-            pads = rest[0] if rest else (self._eval(pads_node, env) if pads_node else UNKNOWN)
-            return _pad(first, pads, qualified == "torch.nn.functional.pad")
         if qualified in _PASS_THROUGH:
             return replace(first, framework=_PASS_THROUGH[qualified])
         return UNKNOWN
+
+    # --- explicit pads, layer calls and output crops (padding rules, catalog P03/P07) ---
+    def eval_pad(self, qualified: str, args: List[cst.Arg],
+                 kwargs: Dict[str, cst.BaseExpression], env: _Env) -> object:
+        """F.pad / tf.pad / np.pad: the padded tensor remembers what was padded where."""
+        positional = [self._eval(a.value, env) for a in args]
+        data_node = kwargs.get("input") or kwargs.get("tensor") or kwargs.get("array")
+        first = positional[0] if positional else (
+            self._eval(data_node, env) if data_node is not None else UNKNOWN)
+        pads_node = kwargs.get("pad") or kwargs.get("paddings") or kwargs.get("pad_width")
+        pads = positional[1] if len(positional) > 1 else (
+            self._eval(pads_node, env) if pads_node is not None else UNKNOWN)
+        mode_node = kwargs.get("mode")
+        mode = positional[2] if len(positional) > 2 else (
+            self._eval(mode_node, env) if mode_node is not None else "constant")
+        torch_style = qualified == "torch.nn.functional.pad"
+        fact = first if isinstance(first, TensorFact) else TensorFact(None, None, origin="pad")
+        padded = _pad(fact, pads, torch_style) if isinstance(first, TensorFact) else fact
+        if not isinstance(padded, TensorFact):
+            return UNKNOWN
+        return replace(padded, pads=fact.pads + _pad_facts(pads, mode, torch_style, fact.rank))
+
+    def pad_layer(self, qualified: str, args: List[cst.Arg],
+                  kwargs: Dict[str, cst.BaseExpression], env: _Env) -> object:
+        node = args[0].value if args else kwargs.get("padding")
+        amount = self._eval(node, env) if node is not None else (
+            1 if qualified.startswith("keras.") else UNKNOWN)
+        if _is_int(amount):
+            amount = (amount, amount)
+        pair = amount if isinstance(amount, tuple) and len(amount) == 2 else (None, None)
+        left, right = (_int_or_none(v) for v in pair)
+        axis = -1
+        if qualified.startswith("keras."):
+            data_format = self._eval(kwargs["data_format"], env) if "data_format" in kwargs \
+                else None
+            axis = {None: -2, "channels_last": -2, "channels_first": -1}.get(
+                data_format, 0)  # type: ignore[arg-type]
+        return _PadLayer(PadFact(axis, left, right, _PAD_LAYERS[qualified]))
+
+    def call_layer(self, layer: object, args: List[cst.Arg],
+                   kwargs: Dict[str, cst.BaseExpression], env: _Env,
+                   call: Optional[cst.Call] = None) -> object:
+        node = args[0].value if args else (
+            kwargs.get("inputs") or kwargs.get("x") or kwargs.get("input"))
+        value = self._eval(node, env) if node is not None else UNKNOWN
+        if isinstance(layer, _PadLayer):
+            fact = value if isinstance(value, TensorFact) else TensorFact(None, None, origin="pad")
+            return replace(fact, pads=fact.pads + (layer.pad,), views=fact.views + ("pad",))
+        assert isinstance(layer, LayerValue)
+        site = self.done.get(layer.order)
+        if site is not None and isinstance(value, TensorFact):
+            seen = site.spec.input
+            fact: Optional[TensorFact] = None
+            if value.pads:
+                if seen is None or not seen.pads or seen.pads == value.pads:
+                    fact = value
+                else:  # called on differently padded inputs: the pre-pad is not one fact
+                    fact = replace(value, pads=(_UNKNOWN_PAD,))
+            elif seen is None:
+                fact = value  # the first application decides the data layout (CNV301)
+            if fact is not None:
+                site = replace(site, spec=replace(site.spec, input=fact))
+                if fact is value and node is not None and call is not None:
+                    site = replace(site, input_span=self.atom_span(node),
+                                   call_span=self.span(call))
+                self.done[layer.order] = site
+        if node is not None and layer.spec.framework == "torch":
+            self.mark_layout(node, NCL, env)
+        data = value if isinstance(value, TensorFact) else None
+        return self.conv_output(layer.spec, data, layer.site_label, layer.order)
+
+    def conv_output(self, spec: ConvSpec, data: Optional[TensorFact], label: str,
+                    order: int) -> TensorFact:
+        known = self.conv_outputs.get(label, order)
+        self.conv_outputs[label] = order if known == order else None
+        return _conv_output(spec, data, label)
+
+    def record_crop(self, output: TensorFact, node: cst.Subscript, env: _Env) -> None:
+        crop = _crop(node, lambda e: self._eval(e, env))
+        order = self.conv_outputs.get(output.origin)
+        site = self.done.get(order) if order is not None else None
+        if crop is None or site is None:
+            return
+        previous = site.spec.output_crop
+        if previous is not None and previous != crop:
+            crop = _UNKNOWN_CROP  # sliced differently in different places
+        self.done[order] = replace(site, spec=replace(site.spec, output_crop=crop))
 
     def dim_spans(self, args: List[cst.Arg], kwargs: Dict[str, cst.BaseExpression],
                   dims: Optional[Tuple[Optional[int], ...]]) -> Optional[Tuple[Optional[Span], ...]]:
@@ -733,6 +839,16 @@ class _Inference:
         if len(nodes) != len(dims):
             return None
         return tuple(self.span(n) for n in nodes)
+
+    def value_span(self, call: cst.Call, value: cst.BaseExpression) -> Optional[Span]:
+        """An argument value's span including its parentheses (`(2,)`), for fix edits."""
+        span = self.span(value)
+        arg = next((a for a in call.args if a.value is value), None)
+        outer = self.span(arg) if arg is not None else None
+        if span is None or outer is None or not value.lpar or span.line != outer.end_line:
+            return span
+        opening = sum(len(self.module.code_for_node(p)) for p in value.lpar)
+        return Span(span.line, span.column - opening, outer.end_line, outer.end_column)
 
     def span(self, node: cst.CSTNode) -> Optional[Span]:
         pos = self.positions.get(node)
@@ -886,7 +1002,8 @@ def _tensor_slice(fact: TensorFact, node: cst.Subscript) -> object:
     if fact.axes:
         axes.extend(fact.axes[position:])
     return TensorFact(fact.framework, tuple(shape), "".join(axes) if fact.axes else None,
-                      fact.origin, fact.views + ("[...]",))
+                      fact.origin, fact.views + ("[...]",),
+                      pads=(_UNKNOWN_PAD,) if fact.pads else ())
 
 
 def _pad(fact: TensorFact, pads: object, torch_style: bool) -> object:
@@ -912,7 +1029,82 @@ def _pad(fact: TensorFact, pads: object, torch_style: bool) -> object:
             else:
                 shape[axis] = None
     return TensorFact(fact.framework, tuple(shape), fact.axes, fact.origin,
-                      fact.views + ("pad",))
+                      fact.views + ("pad",), pads=fact.pads)
+
+
+_PAD_FUNCTIONS = ("torch.nn.functional.pad", "numpy.pad", "tensorflow.pad", "jax.numpy.pad")
+# Pad layers and the mode they pad with (torch's names).
+_PAD_LAYERS = {
+    "keras.layers.ZeroPadding1D": "constant", "torch.nn.ZeroPad1d": "constant",
+    "torch.nn.ConstantPad1d": "constant", "torch.nn.ReflectionPad1d": "reflect",
+    "torch.nn.ReplicationPad1d": "replicate", "torch.nn.CircularPad1d": "circular",
+}
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "replicate",
+              "circular": "circular", "edge": "replicate", "wrap": "circular",
+              "symmetric": "symmetric"}
+# Pads that exist but are not known (a non-constant amount on an unknown axis).
+_UNKNOWN_PAD = PadFact(0, None, None, "unknown")
+_UNKNOWN_CROP = Crop(0, None, None)
+
+
+def _pad_facts(pads: object, mode: object, torch_style: bool,
+               rank: Optional[int]) -> Tuple[PadFact, ...]:
+    """PadFacts with axes counted from the end; one unknown PadFact when not constant."""
+    mode_name = _PAD_MODES.get(mode.lower(), "unknown") if isinstance(mode, str) else "unknown"
+    if not isinstance(pads, tuple):
+        return (_UNKNOWN_PAD,)
+    out: List[PadFact] = []
+    if torch_style:
+        # F.pad pairs start at the LAST axis: (left, right, left_of_previous, ...).
+        if len(pads) % 2:
+            return (_UNKNOWN_PAD,)
+        for i in range(0, len(pads), 2):
+            out.append(PadFact(-1 - i // 2, _int_or_none(pads[i]), _int_or_none(pads[i + 1]),
+                               mode_name))
+    else:
+        if _is_int(pads) or (len(pads) == 2 and all(_is_int(p) for p in pads)):
+            return (_UNKNOWN_PAD,)  # np.pad broadcast form: every axis, rank unknown
+        for position, pair in enumerate(pads):
+            axis = position - len(pads)
+            if isinstance(pair, tuple) and len(pair) == 2:
+                out.append(PadFact(axis, _int_or_none(pair[0]), _int_or_none(pair[1]), mode_name))
+            else:
+                out.append(PadFact(axis, None, None, mode_name))
+    return tuple(p for p in out if (p.left, p.right) != (0, 0))
+
+
+def _callee_name(func: cst.BaseExpression) -> str:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return ""
+
+
+def _crop(node: cst.Subscript, evaluate) -> Optional[Crop]:
+    """The one sliced axis of ``y[..., a:b]`` / ``y[:, :, a:b]`` (rank 3 assumed), or None."""
+    elements = [e.slice for e in node.slice]
+    ellipsis = [i for i, e in enumerate(elements)
+                if isinstance(e, cst.Index) and isinstance(e.value, cst.Ellipsis)]
+    cut = [i for i, e in enumerate(elements) if isinstance(e, cst.Slice) and not (
+        e.lower is None and e.upper is None and e.step is None)]
+    indexed = any(isinstance(e, cst.Index) and i not in ellipsis for i, e in enumerate(elements))
+    if len(cut) != 1 or len(elements) > 3 or indexed:
+        return None
+    item = elements[cut[0]]
+    assert isinstance(item, cst.Slice)
+    if item.step is not None:
+        return None
+    bounds = [evaluate(b) if b is not None else None for b in (item.lower, item.upper)]
+    if any(b is not None and not _is_int(b) for b in bounds):
+        return None
+    if ellipsis and ellipsis[0] < cut[0]:
+        axis = cut[0] - len(elements)
+    elif not ellipsis:
+        axis = cut[0] - 3
+    else:
+        return None
+    return Crop(axis, bounds[0], bounds[1])  # type: ignore[arg-type]
 
 
 def _layer_attribute(layer: LayerValue, attr: str) -> object:
@@ -1177,6 +1369,10 @@ def build_spec(raw: RawSite, evaluate,
         kernel_layout=kernel_layout,
         weight=weight_fact,
         input=input_fact,
+        padding_explicit=api.roles.get("padding") in raw.bound.args,
+        input_dilation=_single(role("input_dilation"), none_means=1),
+        transpose_pads_dilated_input=api.kind == "conv_transpose" and api.framework in (
+            "jax", "flax") and values.get("use_consistent_padding") is not True,
     )
 
 

@@ -226,7 +226,8 @@ class _Finder(cst.CSTVisitor):
         span = Span(pos.start.line, pos.start.column, pos.end.line, pos.end.column)
         args_end = None
         if node.args:
-            last = self.get_metadata(PositionProvider, node.args[-1].value)
+            # The Arg, not its value: a parenthesized value's position leaves out its parens.
+            last = self.get_metadata(PositionProvider, node.args[-1])
             args_end = (last.end.line, last.end.column)
         self.sites.append(RawSite(node, api, bind_arguments(api, node), span,
                                   tuple(self.scope_names), len(self.sites), args_end))

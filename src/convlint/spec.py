@@ -68,6 +68,30 @@ class Padding:
 UNKNOWN_PADDING = Padding(None)
 
 
+@dataclass(frozen=True)
+class PadFact:
+    """An explicit pad applied to a tensor (F.pad, tf.pad, np.pad, a pad layer).
+
+    ``axis`` counts from the end (-1 is the last axis) so it holds for any rank.
+    ``mode`` uses torch's names: "constant", "reflect", "replicate", "circular", plus
+    "symmetric" (TF/numpy only). Amounts are ``None`` when not constant.
+    """
+
+    axis: int
+    left: Optional[int]
+    right: Optional[int]
+    mode: str = "constant"
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A slice of a conv's output on one axis (counted from the end): ``y[..., start:stop]``."""
+
+    axis: int
+    start: Optional[int]
+    stop: Optional[int]
+
+
 def _fmt(v: object) -> str:
     return "?" if v is None else str(v)
 
@@ -91,6 +115,8 @@ class TensorFact:
     views: Tuple[str, ...] = ()
     # Where each dimension was written, for constructor-made tensors (fix edits).
     dim_spans: Optional[Tuple[Optional[Span], ...]] = None
+    # Explicit pads applied since the origin, in order (catalog P03, P07, P10).
+    pads: Tuple[PadFact, ...] = ()
 
     @property
     def rank(self) -> Optional[int]:
@@ -124,7 +150,13 @@ class ConvSpec:
     data_layout: Optional[str] = None  # NCL or NLC
     kernel_layout: Optional[str] = None  # e.g. "OIK", "KIO"
     weight: Optional[TensorFact] = None  # functional forms: the kernel argument
-    input: Optional[TensorFact] = None  # layers: the tensor of their first application
+    input: Optional[TensorFact] = None  # layers: the tensor they are applied to
+    padding_explicit: bool = False  # the code names a padding argument itself
+    input_dilation: Optional[int] = None  # lax lhs_dilation / flax input_dilation (A05)
+    # lax.conv_transpose without use_consistent_padding, flax ConvTranspose: an explicit
+    # [(l, r)] pads the dilated input, i.e. torch padding K'-1-l (catalog T08).
+    transpose_pads_dilated_input: bool = False
+    output_crop: Optional[Crop] = None  # a slice of the output, e.g. the causal chomp
     # Keras layers without data_format whose layout a set_image_data_format call in the
     # file decided (catalog L06): where that call is.
     data_format_from: Optional[Span] = None
@@ -143,6 +175,8 @@ class Site:
     # Where a new keyword argument would go: just after the last argument (line, column
     # 0-based), or None for a call without arguments (insert before the closing paren).
     args_end: Optional[Tuple[int, int]] = None
+    # Where each bound argument is written (parameter name, span), for fix edits.
+    arg_spans: Tuple[Tuple[str, Span], ...] = ()
     # The input argument, when it is an atom (name, attribute, call, subscript) that a
     # method or an index can be appended to (fix edits); for layers, at the first call.
     input_span: Optional[Span] = None

@@ -6,6 +6,7 @@ A *site rule* looks at one convolution; a *pair rule* at a source conv and its p
 
 from . import groups  # noqa: F401  (registers its rules)
 from . import layout  # noqa: F401
+from . import padding  # noqa: F401
 from .registry import (REGISTRY, Hit, Rule, all_codes, run_pair_rules, run_site_rules,
                        to_finding)
 

@@ -64,6 +64,19 @@ def _register(code, name, severity, summary, default, needs_pair):
     return decorate
 
 
+# Site-level checks of codes declared as pair rules (e.g. CNV402: 'causal' on a layer
+# that rejects it needs no source). Run with the site rules, under the pair rule's code.
+SITE_CHECKS: Dict[str, Callable[[Site], Iterable[Hit]]] = {}
+
+
+def also_site_check(code: str):
+    def decorate(func):
+        SITE_CHECKS[code] = func
+        return func
+
+    return decorate
+
+
 def all_codes() -> List[Tuple[str, str, str, bool, bool, str]]:
     """(code, name, severity, default_enabled, needs_pair, summary), sorted by code."""
     rows = [(r.code, r.name, r.severity, r.default_enabled, r.needs_pair, r.summary)
@@ -99,6 +112,10 @@ def run_site_rules(sites: Sequence[Site], enabled: Callable[[str], bool]) -> Lis
             continue
         for site in sites:
             out.extend(to_finding(rule.code, hit) for hit in rule.check(site))
+    for code, check in SITE_CHECKS.items():
+        if enabled(code):
+            for site in sites:
+                out.extend(to_finding(code, hit) for hit in check(site))
     return out
 
 
@@ -118,5 +135,3 @@ def run_pair_rules(pairs: Sequence[Pair], enabled: Callable[[str], bool]) -> Lis
 
 def related_site(site: Site, message: str) -> Related:
     return Related(site.path, site.span.line, site.span.column + 1, message)
-
-

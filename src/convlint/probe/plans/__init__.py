@@ -2,3 +2,4 @@
 
 from . import groups  # noqa: F401
 from . import layout  # noqa: F401
+from . import padding  # noqa: F401
