@@ -92,7 +92,7 @@ def read_and_analyze(path: str, config: Config) -> FileAnalysis:
 def pair_findings(analyses: Iterable[FileAnalysis], config: Config) -> Tuple[List[Finding], List[Pair]]:
     files: Dict[str, Sequence[Site]] = {a.path: a.sites for a in analyses if a.sites}
     pairs = pair_across(files, lambda s: s.spec.framework == config.reference,
-                        lambda s: s.spec.framework != config.reference)
+                        lambda s: s.spec.framework != config.reference, config.port_map)
     return rules.run_pair_rules(pairs, config.enabled), pairs
 
 

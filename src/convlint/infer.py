@@ -490,8 +490,12 @@ class _Inference:
         arg_spans = tuple((name, span) for name, span in (
             (name, self.value_span(raw.node, expr)) for name, expr in raw.bound.args.items())
             if span is not None)
+        constants = tuple((name, value) for name, value in
+                          ((n, self.eval(e, env)) for n, e in raw.bound.args.items())
+                          if _is_constant(value))
         site = Site(self.path, raw.span, spec, raw.scope, raw.order, tuple(sorted(names)),
-                    raw.args_end, arg_spans, input_span=self.atom_span(input_node))
+                    raw.args_end, arg_spans, call=replace(raw.call, values=constants),
+                    input_span=self.atom_span(input_node))
         self.done[raw.order] = site
         if spec.form == "layer":
             layer = LayerValue(spec, f"{self.path}:{raw.span.line}", raw.order)
@@ -1374,6 +1378,12 @@ def build_spec(raw: RawSite, evaluate,
         transpose_pads_dilated_input=api.kind == "conv_transpose" and api.framework in (
             "jax", "flax") and values.get("use_consistent_padding") is not True,
     )
+
+
+def _is_constant(v: object) -> bool:
+    if isinstance(v, tuple):
+        return all(_is_constant(item) for item in v)
+    return v is None or isinstance(v, (bool, int, float, str))
 
 
 def _int_or_none(v: object) -> Optional[int]:

@@ -163,6 +163,45 @@ class ConvSpec:
 
 
 @dataclass(frozen=True)
+class CallFacts:
+    """How a call was spelled, for rules about the spelling itself (CNV501, CNV504)
+    and for pairing hints that only the call's context holds.
+
+    ``positional`` names the parameters bound positionally, in order; ``unknown``
+    the keywords the API does not accept; ``values`` the constant value of every
+    argument that has one, and ``texts`` every argument's source text, both as
+    (parameter, value) pairs. ``result_biased`` says whether a functional call's
+    result gets a bias added (``+ b``, ``bias_add``): None when its use is not seen.
+    ``flipped`` lists parameters whose argument reverses taps (``[::-1]``, ``flip``).
+    ``used_in`` holds the scopes that instantiate the site's enclosing class (a user
+    class such as convbert's ``SeparableConv1D`` built from two convs).
+    ``port_of`` is the target of a ``# convlint: port-of path::name`` marker on the
+    call or on an enclosing def/class.
+    """
+
+    positional: Tuple[str, ...] = ()
+    extra_positional: int = 0
+    unknown: Tuple[str, ...] = ()
+    values: Tuple[Tuple[str, object], ...] = ()
+    texts: Tuple[Tuple[str, str], ...] = ()
+    result_biased: Optional[bool] = None
+    flipped: Tuple[str, ...] = ()
+    used_in: Tuple[Tuple[str, ...], ...] = ()
+    port_of: Optional[str] = None
+    super_init: bool = False  # the site is ``super().__init__`` of a conv subclass
+    star_args: bool = False  # *args or **kwargs may carry any parameter
+    # The file multiplies matrices somewhere (`@`, matmul, einsum, dot): a separable
+    # port's depthwise bias may be folded into the pointwise bias there (catalog D02).
+    file_has_matmul: bool = False
+
+    def value(self, parameter: str, default: object = None) -> object:
+        return dict(self.values).get(parameter, default)
+
+    def text(self, parameter: str) -> Optional[str]:
+        return dict(self.texts).get(parameter)
+
+
+@dataclass(frozen=True)
 class Site:
     """A convolution call found in a file, with its description."""
 
@@ -177,6 +216,7 @@ class Site:
     args_end: Optional[Tuple[int, int]] = None
     # Where each bound argument is written (parameter name, span), for fix edits.
     arg_spans: Tuple[Tuple[str, Span], ...] = ()
+    call: CallFacts = field(default=CallFacts(), compare=False)
     # The input argument, when it is an atom (name, attribute, call, subscript) that a
     # method or an index can be appended to (fix edits); for layers, at the first call.
     input_span: Optional[Span] = None

@@ -143,7 +143,7 @@ def error_text(exc: BaseException) -> str:
 
 
 def call_from_json(data: dict) -> ConvCall:
-    pairs = ("padding", "dimension_numbers", "output_crop")
+    pairs = ("padding", "dimension_numbers", "output_crop", "verbatim")
     fixed = {k: tuple(v) if k in pairs and isinstance(v, list) else v for k, v in data.items()}
     return ConvCall(**fixed)
 
@@ -525,6 +525,65 @@ APIS: Dict[str, ConvFn] = {
 }
 
 
+# ---------------------------------------------------------------- verbatim calls
+
+
+def _resolve(qualified: str):
+    """The API object named ``qualified``, importing the longest importable prefix."""
+    parts = qualified.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(f"cannot import {qualified}")
+
+
+def _verbatim(call, x, w, b):
+    """Call the API with the user's own arguments so that a rejected spelling fails with
+    the API's own error; a layer is built, given the probe's kernel (and bias when it
+    has one) and applied."""
+    target = _resolve(call.api)
+    framework = call.api.split(".")[0]
+    tensor = _framework_tensor(framework)
+    args = [tensor(b) if v == "<bias>" else v for k, v in call.verbatim if not k]
+    kwargs = {k: tensor(b) if v == "<bias>" else v for k, v in call.verbatim if k}
+    if not isinstance(target, type):
+        return target(tensor(x), tensor(w), *args, **kwargs)
+    layer = target(*args, **kwargs)
+    if framework == "torch":
+        import torch
+
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(w))
+            if getattr(layer, "bias", None) is not None:
+                bias = torch.zeros_like(layer.bias) if b is None else torch.from_numpy(b)
+                layer.bias.copy_(bias)
+        return layer(torch.from_numpy(x))
+    if framework == "flax":
+        use_bias = getattr(layer, "use_bias", True)
+        bias = b if b is not None else np.zeros(w.shape[-1], np.float32)
+        return layer.apply(_flax_params(w, bias if use_bias else None), x)
+    use_bias = getattr(layer, "use_bias", False)
+    bias = b if b is not None else np.zeros(w.shape[-1], np.float32)
+    return _keras_run(layer, x, [w, bias] if use_bias else [w])
+
+
+# Layers only the user's own spelling reaches (verbatim calls, CNV501/CNV504).
+APIS.update({"torch.nn.Conv1d": _verbatim, "torch.nn.ConvTranspose1d": _verbatim})
+
+
+def _framework_tensor(framework: str):
+    if framework == "torch":
+        import torch
+
+        return lambda a: None if a is None else torch.from_numpy(a)
+    return lambda a: a
+
+
 # ---------------------------------------------------------------- requests
 
 
@@ -546,8 +605,9 @@ def run_conv(request: dict) -> dict:
         dtype = np.float64 if request.get("dtype") == "float64" else np.float32
         x, w = decode(request["x"]).astype(dtype), decode(request["weight"]).astype(dtype)
         bias = None if request.get("bias") is None else decode(request["bias"]).astype(dtype)
+        run = _verbatim if call.verbatim is not None else APIS[call.api]
         with _keras_dtype(call, dtype):
-            y = _to_numpy(APIS[call.api](call, x, w, bias))
+            y = _to_numpy(run(call, x, w, bias))
         return {"ok": True, "y": encode(_crop(call, y)), "dtype": str(y.dtype)}
     except Exception as exc:  # noqa: BLE001 - the user's port crashing is a result
         text = error_text(exc)

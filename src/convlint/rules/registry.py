@@ -58,7 +58,12 @@ def pair_rule(code: str, name: str, severity: str, summary: str, default: bool =
 
 def _register(code, name, severity, summary, default, needs_pair):
     def decorate(func):
-        REGISTRY[code] = Rule(code, name, severity, default, needs_pair, summary, func)
+        rule = Rule(code, name, severity, default, needs_pair, summary, func)
+        existing = REGISTRY.get(code)
+        # One code may have a site part and a pair part (CNV501: a call alone, or a
+        # port that copies its source's positionals); the second is keyed apart.
+        key = code if existing is None or existing.needs_pair == needs_pair else f"{code}:pair"
+        REGISTRY[key] = rule
         return func
 
     return decorate
@@ -80,7 +85,7 @@ def also_site_check(code: str):
 def all_codes() -> List[Tuple[str, str, str, bool, bool, str]]:
     """(code, name, severity, default_enabled, needs_pair, summary), sorted by code."""
     rows = [(r.code, r.name, r.severity, r.default_enabled, r.needs_pair, r.summary)
-            for r in REGISTRY.values()]
+            for key, r in REGISTRY.items() if key == r.code]
     rows += [(code, name, sev, True, False, summary)
              for code, (name, sev, summary) in DIAGNOSTICS.items()]
     return sorted(rows)
