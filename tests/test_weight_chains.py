@@ -44,7 +44,10 @@ CASES = [
     (torch_conv(3, 3, 3), KERAS, ("moveaxis(0, -1)",), "CNV203"),
     (torch_conv(3, 5, 4), KERAS, ("permute(2, 1, 0)", "flip(0)"), "CNV203"),
     (torch_conv(3, 5, 4), LAX_OIW, (), None),
-    (torch_conv(3, 5, 4), LAX_OIW, ("permute(2, 1, 0)",), "CNV203"),
+    # A (K, I, O) kernel into lax's default OIW: the missing dimension_numbers is the
+    # mistake, reported once by CNV303, not as a wrong permutation.
+    (torch_conv(3, 5, 4), LAX_OIW, ("permute(2, 1, 0)",), None),
+    (torch_conv(3, 5, 4), LAX_OIW, ("permute(2, 0, 1)",), "CNV203"),
     # a reshape that only moves a size-1 axis keeps the order (catalog F5)
     (torch_conv(1, 4, 3), KERAS, ("reshape(4, 3)", ".T", "reshape(3, 1, 4)"), None),
     # unknown sizes: stand-ins for permutations

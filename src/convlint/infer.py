@@ -53,7 +53,7 @@ class LayerValue:
 
     spec: ConvSpec
     site_label: str
-    order: int = -1
+    order: int = -1  # the construction site's index, to record its applications
 
 
 @dataclass(frozen=True)
@@ -110,11 +110,20 @@ class _Env:
         for name in set(self.values) | set(other.values):
             mine, theirs = self.values.get(name, UNKNOWN), other.values.get(name, UNKNOWN)
             if mine != theirs or type(mine) is not type(theirs):
-                self.values[name] = UNKNOWN
+                self.values[name] = _join_layouts(mine, theirs)
             self.deps[name] = self.deps.get(name, frozenset()) | other.deps.get(name, frozenset())
 
 
 _BUILTIN_CONSTANTS = {"True": True, "False": False, "None": None}
+
+
+def _join_layouts(a: object, b: object) -> object:
+    """One branch learned a tensor's data layout, the other did not: keep the rest."""
+    if isinstance(a, TensorFact) and isinstance(b, TensorFact) and \
+            replace(a, axes=None) == replace(b, axes=None):
+        return replace(a, axes=None)
+    return UNKNOWN
+
 
 # Tensor constructors whose shape is given by their arguments.
 _SHAPE_CONSTRUCTORS = {
@@ -224,12 +233,32 @@ def _reshape(fact: TensorFact, dims: Sequence[object], text: str) -> TensorFact:
         if known and total % known == 0:
             shape[shape.index(-1)] = total // known
     shape = [None if d == -1 else d for d in shape]
-    axes = None
-    if fact.axes is not None:
+    axes = _swapped_data_axes(fact, shape)
+    if axes is None and fact.axes is not None:
         # A reshape keeps the order only when it adds or drops size-1 axes (catalog F5).
         axes = _reshape_axes(fact, shape)
     return TensorFact(fact.framework, tuple(shape), axes, fact.origin, fact.views + (text,),
                       pads=(_UNKNOWN_PAD,) if fact.pads else ())
+
+
+# Data axes of a tensor whose channel and length axes a reshape "swapped": the shape of
+# the other layout, the values scrambled (catalog L02). Lower case marks scrambled axes.
+SCRAMBLED_NCL = "Nlc"  # an (N, C, L) tensor reshaped to (N, L, C)
+SCRAMBLED_NLC = "Ncl"  # an (N, L, C) tensor reshaped to (N, C, L)
+
+
+def _swapped_data_axes(fact: TensorFact, shape: Sequence[Optional[int]]) -> Optional[str]:
+    axes = fact.axes
+    if axes is None and fact.origin.startswith("torch."):
+        axes = NCL  # a tensor torch made: the torch data layout unless shown otherwise
+    if axes not in (NCL, NLC) or fact.shape is None or len(shape) != 3:
+        return None
+    n, a, b = fact.shape
+    if a is None or b is None or a == b or tuple(shape[1:]) != (b, a):
+        return None
+    if shape[0] is not None and n is not None and shape[0] != n:
+        return None
+    return SCRAMBLED_NCL if axes == NCL else SCRAMBLED_NLC
 
 
 def _reshape_axes(fact: TensorFact, shape: Sequence[Optional[int]]) -> str:
@@ -252,6 +281,9 @@ class _Inference:
         self.done: Dict[int, Site] = {}
         self.layers: Dict[int, LayerValue] = {}
         self.deferred: List[Tuple[cst.FunctionDef, Optional[_ClassContext]]] = []
+        # Keras' global image_data_format as set by the file (catalog L06): the value
+        # (None when not a constant) and the call's span; once set, it stays for the file.
+        self.image_data_format: Tuple[Optional[str], Optional[Span]] = ("channels_last", None)
         # origin label of a conv's output -> the site's order (None when ambiguous).
         self.conv_outputs: Dict[str, Optional[int]] = {}
         # Kernels written into flax params dicts ({'params': {...: {'kernel': k}}}).
@@ -576,16 +608,21 @@ class _Inference:
     def site_value(self, raw: RawSite, env: _Env) -> object:
         if raw.order in self.layers:
             return self.layers[raw.order]
-        spec = build_spec(raw, lambda e: self.eval(e, env))
+        image_format, format_span = self.image_data_format
+        spec = build_spec(raw, lambda e: self.eval(e, env), image_format)
         if spec is None:  # known not to be 1-D
             self.done.setdefault(raw.order, None)  # type: ignore[arg-type]
             return UNKNOWN
         initial = self.constant_initializer(raw, env)
         if initial is not None:
             spec = replace(spec, weight=initial)
+        if spec.framework == "keras" and format_span is not None and \
+                _omits_data_format(raw, lambda e: self.eval(e, env)):
+            spec = replace(spec, data_format_from=format_span)
         names = set()
         for expr in raw.bound.args.values():
             names |= self.deps(expr, env)
+        input_node = raw.bound.args.get(raw.api.roles.get("input", ""))
         arg_spans = tuple((name, span) for name, span in (
             (name, self.value_span(raw.node, expr)) for name, expr in raw.bound.args.items())
             if span is not None)
@@ -593,13 +630,47 @@ class _Inference:
                           ((n, self.eval(e, env)) for n, e in raw.bound.args.items())
                           if _is_constant(value))
         site = Site(self.path, raw.span, spec, raw.scope, raw.order, tuple(sorted(names)),
-                    raw.args_end, arg_spans, call=replace(raw.call, values=constants))
+                    raw.args_end, arg_spans, call=replace(raw.call, values=constants),
+                    input_span=self.atom_span(input_node))
         self.done[raw.order] = site
         if spec.form == "layer":
             layer = LayerValue(spec, f"{self.path}:{raw.span.line}", raw.order)
             self.layers[raw.order] = layer
             return layer
-        return self.conv_output(spec.framework, f"{self.path}:{raw.span.line}", raw.order)
+        if input_node is not None and spec.framework == "torch":
+            self.mark_layout(input_node, NCL, env)
+        return self.conv_output(spec, spec.input, f"{self.path}:{raw.span.line}", raw.order)
+
+    # --- data layout -------------------------------------------------------------------
+    def atom_span(self, node: Optional[cst.BaseExpression]) -> Optional[Span]:
+        if isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+            return self.span(node)
+        return None
+
+    def mark_layout(self, node: cst.BaseExpression, layout: str, env: _Env) -> None:
+        """A rank-3 tensor a torch conv reads is (N, C, L) from here on (catalog L01)."""
+        name = self.root_name(node)
+        if name is None:
+            return
+        value = env.get(name)
+        if isinstance(value, TensorFact) and value.axes is None and value.rank == 3:
+            env.set(name, replace(value, axes=layout), env.deps_of(name))
+
+    def root_name(self, node: cst.BaseExpression) -> Optional[str]:
+        """The variable under layout-keeping wrappers: ``torch.from_numpy(x).float()``."""
+        while True:
+            if isinstance(node, cst.Name):
+                return node.value
+            if isinstance(node, cst.Attribute) and node.attr.value in _SAME_TENSOR_METHODS:
+                node = node.value
+            elif isinstance(node, cst.Call) and node.args and node.args[0].keyword is None \
+                    and self.callees.get(node) in _PASS_THROUGH:
+                node = node.args[0].value
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                    and node.func.attr.value in _SAME_TENSOR_METHODS:
+                node = node.func.value
+            else:
+                return None
 
     # --- expressions -------------------------------------------------------------------
     def deps(self, node: cst.CSTNode, env: _Env) -> FrozenSet[str]:
@@ -715,12 +786,21 @@ class _Inference:
         args = [a for a in node.args if a.keyword is None and not a.star]
         kwargs = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         if qualified is not None:
+            if qualified.startswith("keras.") and qualified.endswith(".set_image_data_format"):
+                value = self._eval(args[0].value, env) if args else UNKNOWN
+                self.image_data_format = (value if isinstance(value, str) else None,
+                                          self.span(node))
             return self.eval_library_call(qualified, node, args, kwargs, env)
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "apply" and len(args) > 1:
+            # flax linen: ``module.apply(variables, x)`` applies the layer to x.
+            module = self._eval(func.value, env)
+            if isinstance(module, LayerValue):
+                return self.call_layer(module, args[1:], kwargs, env, node)
         if isinstance(func, (cst.Name, cst.Attribute, cst.Call)):
             callee = self._eval(func, env)
             if isinstance(callee, (LayerValue, _PadLayer)):
-                return self.call_layer(callee, args, kwargs, env)
+                return self.call_layer(callee, args, kwargs, env, node)
         if isinstance(func, cst.Attribute):
             if self.call_sink(func, args, env):
                 return UNKNOWN
@@ -859,7 +939,8 @@ class _Inference:
         return _PadLayer(PadFact(axis, left, right, _PAD_LAYERS[qualified]))
 
     def call_layer(self, layer: object, args: List[cst.Arg],
-                   kwargs: Dict[str, cst.BaseExpression], env: _Env) -> object:
+                   kwargs: Dict[str, cst.BaseExpression], env: _Env,
+                   call: Optional[cst.Call] = None) -> object:
         node = args[0].value if args else (
             kwargs.get("inputs") or kwargs.get("x") or kwargs.get("input"))
         value = self._eval(node, env) if node is not None else UNKNOWN
@@ -868,19 +949,32 @@ class _Inference:
             return replace(fact, pads=fact.pads + (layer.pad,), views=fact.views + ("pad",))
         assert isinstance(layer, LayerValue)
         site = self.done.get(layer.order)
-        if site is not None and isinstance(value, TensorFact) and value.pads:
+        if site is not None and isinstance(value, TensorFact):
             seen = site.spec.input
-            if seen is None or seen.pads == value.pads:
-                fact = value
-            else:  # called on differently padded inputs: the pre-pad is not one fact
-                fact = replace(value, pads=(_UNKNOWN_PAD,))
-            self.done[layer.order] = replace(site, spec=replace(site.spec, input=fact))
-        return self.conv_output(layer.spec.framework, layer.site_label, layer.order)
+            fact: Optional[TensorFact] = None
+            if value.pads:
+                if seen is None or not seen.pads or seen.pads == value.pads:
+                    fact = value
+                else:  # called on differently padded inputs: the pre-pad is not one fact
+                    fact = replace(value, pads=(_UNKNOWN_PAD,))
+            elif seen is None:
+                fact = value  # the first application decides the data layout (CNV301)
+            if fact is not None:
+                site = replace(site, spec=replace(site.spec, input=fact))
+                if fact is value and node is not None and call is not None:
+                    site = replace(site, input_span=self.atom_span(node),
+                                   call_span=self.span(call))
+                self.done[layer.order] = site
+        if node is not None and layer.spec.framework == "torch":
+            self.mark_layout(node, NCL, env)
+        data = value if isinstance(value, TensorFact) else None
+        return self.conv_output(layer.spec, data, layer.site_label, layer.order)
 
-    def conv_output(self, framework: str, label: str, order: int) -> TensorFact:
+    def conv_output(self, spec: ConvSpec, data: Optional[TensorFact], label: str,
+                    order: int) -> TensorFact:
         known = self.conv_outputs.get(label, order)
         self.conv_outputs[label] = order if known == order else None
-        return TensorFact(framework, None, None, label)
+        return _conv_output(spec, data, label)
 
     def record_crop(self, output: TensorFact, node: cst.Subscript, env: _Env) -> None:
         crop = _crop(node, lambda e: self._eval(e, env))
@@ -1383,8 +1477,97 @@ def _target_names(target: cst.BaseExpression) -> List[str]:
 
 # --- building the neutral description ----------------------------------------------------
 
-def build_spec(raw: RawSite, evaluate) -> Optional[ConvSpec]:
-    """Describe one site. Returns None when the call is known not to be 1-D."""
+def _conv_output(spec: ConvSpec, data: Optional[TensorFact], origin: str) -> TensorFact:
+    """A conv's result: in the op's own data layout, (N, O, ?) or (N, ?, O)."""
+    if data is None or data.rank != 3 or spec.data_layout not in (NCL, NLC):
+        return TensorFact(spec.framework, None, None, origin)
+    n, o = data.dim(0), spec.out_channels
+    length = _output_length(spec, data.dim(2 if spec.data_layout == NCL else 1))
+    shape = (n, o, length) if spec.data_layout == NCL else (n, length, o)
+    return TensorFact(spec.framework, shape, spec.data_layout, origin)
+
+
+def _output_length(spec: ConvSpec, length: Optional[int]) -> Optional[int]:
+    """A forward conv's output length, when every number is known (else None)."""
+    k, s, d, pad = spec.kernel_size, spec.stride, spec.dilation, spec.padding
+    if spec.kind == "conv_transpose" or None in (length, k, s, d) or not s:
+        return None
+    if pad.mode == "same":
+        return -(-length // s)  # type: ignore[operator]
+    if pad.mode in ("valid", "explicit") and pad.left is not None and pad.right is not None:
+        span = length + pad.left + pad.right - d * (k - 1)  # type: ignore[operator]
+        return (span - 1) // s + 1 if span > 0 else None
+    return None
+
+
+# Frameworks whose tensors the shape test may call channels-first (into an NLC op) or
+# channels-last (into a torch conv). TF-born data is never presumed torch layout: a TF
+# filter with in-dim C/g is a legitimate grouped conv (catalog G02).
+_PRESUMED_NCL_ORIGINS = ("torch", "numpy")
+_PRESUMED_NLC_ORIGINS = ("tensorflow", "keras", "jax", "flax", "numpy")
+
+
+def _origin_framework(fact: TensorFact) -> str:
+    return fact.origin.split(".", 1)[0]
+
+
+def _stated_channels(spec: ConvSpec) -> Optional[int]:
+    """Input channels as the op's own kernel or constructor states them, never from data."""
+    if spec.form == "layer":
+        return spec.in_channels if spec.framework in ("torch", "flax") else None
+    weight = spec.weight
+    if weight is None or weight.rank != 3 or spec.kernel_layout not in ("OIK", "KIO"):
+        return None
+    per_group = weight.dim(1)
+    if per_group is None:
+        return None
+    if spec.framework == "tensorflow":
+        return per_group  # TF infers groups from this very number (catalog G02)
+    return per_group * spec.groups if spec.groups else None
+
+
+def input_data_layout(spec: ConvSpec) -> Tuple[Optional[str], str]:
+    """(layout of the conv's input, how we know it if not from its flow), or (None, "").
+
+    Known from the tensor's flow (its axes), or for a rank-3 tensor of known shape from
+    the channel count the op itself states: an NLC op whose kernel in-dim is dim 1 (not
+    dim 2) of a torch- or numpy-made tensor is given (N, C, L) data (catalog L01)."""
+    fact = spec.input
+    if fact is None or fact.rank != 3:
+        return None, ""
+    if fact.axes in (NCL, NLC):
+        return fact.axes, ""
+    if fact.axes is not None or fact.shape is None:
+        return None, ""
+    _, first, second = fact.shape
+    channels = _stated_channels(spec)
+    if channels is None or first is None or second is None or first == second:
+        return None, ""
+    origin = _origin_framework(fact)
+    if spec.data_layout == NLC and first == channels and origin in _PRESUMED_NCL_ORIGINS:
+        return NCL, f" (dim 1 is the {channels} input channels)"
+    # lax without dimension_numbers fails on any such tensor, torch-made ones included.
+    if spec.data_layout == NCL and second == channels and (
+            origin in _PRESUMED_NLC_ORIGINS or spec.framework == "jax"):
+        return NLC, f" (dim 2 is the {channels} input channels)"
+    return None, ""
+
+
+def _omits_data_format(raw: RawSite, evaluate) -> bool:
+    """No data_format (or data_format=None): Keras uses the global image_data_format."""
+    parameter = raw.api.roles.get("data_format")
+    if parameter is None:
+        return False
+    node = raw.bound.args.get(parameter)
+    return (node is None and not raw.bound.has_star_args) or (
+        node is not None and evaluate(node) is None)
+
+
+def build_spec(raw: RawSite, evaluate,
+               image_data_format: Optional[str] = "channels_last") -> Optional[ConvSpec]:
+    """Describe one site. Returns None when the call is known not to be 1-D.
+
+    ``image_data_format`` is Keras' global format where the site runs (None: unknown)."""
     api = raw.api
     values: Dict[str, object] = {}
     for name in api.parameters:
@@ -1410,7 +1593,7 @@ def build_spec(raw: RawSite, evaluate) -> Optional[ConvSpec]:
     if rank is not None and rank != 1:
         return None
 
-    data_layout, kernel_layout = _layouts(api, role)
+    data_layout, kernel_layout = _layouts(api, role, image_data_format)
     kernel_size = _single(role("kernel_size"))
     out_channels = _int_or_none(role("out_channels"))
     in_channels = _int_or_none(role("in_channels"))
@@ -1526,7 +1709,8 @@ def _spatial_rank(api: ApiSpec, role, values: Dict[str, object],
     return None
 
 
-def _layouts(api: ApiSpec, role) -> Tuple[Optional[str], Optional[str]]:
+def _layouts(api: ApiSpec, role, image_data_format: Optional[str] = "channels_last"
+             ) -> Tuple[Optional[str], Optional[str]]:
     kernel_layout = api.kernel_layout
     if api.framework == "torch":
         return NCL, kernel_layout
@@ -1547,7 +1731,9 @@ def _layouts(api: ApiSpec, role) -> Tuple[Optional[str], Optional[str]]:
             return NCL, kernel_layout
         return None, kernel_layout
     # Keras: None means the global image_data_format, channels_last unless changed.
-    if data_format in (None, "channels_last"):
+    if data_format is None:
+        data_format = image_data_format
+    if data_format == "channels_last":
         return NLC, kernel_layout
     if data_format == "channels_first":
         return NCL, kernel_layout

@@ -150,7 +150,7 @@ class ConvSpec:
     data_layout: Optional[str] = None  # NCL or NLC
     kernel_layout: Optional[str] = None  # e.g. "OIK", "KIO"
     weight: Optional[TensorFact] = None  # functional forms: the kernel argument
-    input: Optional[TensorFact] = None
+    input: Optional[TensorFact] = None  # layers: the tensor they are applied to
     padding_explicit: bool = False  # the code names a padding argument itself
     input_dilation: Optional[int] = None  # lax lhs_dilation / flax input_dilation (A05)
     # lax.conv_transpose without use_consistent_padding, flax ConvTranspose: an explicit
@@ -160,6 +160,9 @@ class ConvSpec:
     # lax/flax conv_transpose: the kernel is flipped and its I/O swapped (catalog T03/T04).
     transpose_kernel: Optional[bool] = None
     depth_multiplier: Optional[int] = None  # Keras depthwise/separable layers
+    # Keras layers without data_format whose layout a set_image_data_format call in the
+    # file decided (catalog L06): where that call is.
+    data_format_from: Optional[Span] = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,11 @@ class Site:
     # Where each bound argument is written (parameter name, span), for fix edits.
     arg_spans: Tuple[Tuple[str, Span], ...] = ()
     call: CallFacts = field(default=CallFacts(), compare=False)
+    # The input argument, when it is an atom (name, attribute, call, subscript) that a
+    # method or an index can be appended to (fix edits); for layers, at the first call.
+    input_span: Optional[Span] = None
+    # Layers: the call that applies the layer to spec.input (e.g. ``conv(x)``).
+    call_span: Optional[Span] = None
 
     @property
     def label(self) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 from ..findings import Edit, Fix
@@ -312,6 +312,8 @@ def judge(source: ConvSpec, port: ConvSpec, weight: TensorFact) -> Optional[Verd
         return None
     if got is not None and got == want:
         return None
+    if got is not None and _lax_default_layout_instead(source, port, concrete, got):
+        return None
     code = _classify(ops, expected, port, concrete)
     if known:
         return Verdict(code, _chain_text(weight.views), expected,
@@ -321,6 +323,20 @@ def judge(source: ConvSpec, port: ConvSpec, weight: TensorFact) -> Optional[Verd
     sizes_known = None not in real
     return Verdict(code, _chain_text(weight.views), expected, real[0], real[1], sizes_known,
                    tuple(ops))
+
+
+_LAX_DEFAULT_NCW = ("jax.lax.conv_general_dilated", "jax.lax.conv_with_general_padding")
+
+
+def _lax_default_layout_instead(source: ConvSpec, port: ConvSpec, shape: Sequence[int],
+                                got: "_Indices") -> bool:
+    """A correct (K, I, O) kernel given to lax without dimension_numbers: the missing
+    dimension_numbers is the one mistake, and CNV303 reports it with its fix."""
+    if port.api not in _LAX_DEFAULT_NCW or port.kernel_layout != "OIK":
+        return False
+    expected = expectation(source, replace(port, kernel_layout="KIO"))
+    want = replay(shape, expected.ops) if expected is not None else None
+    return want is not None and got == want
 
 
 def _shape_after(shape: Sequence[Optional[int]], ops: Sequence[ViewOp]
