@@ -21,8 +21,8 @@ from libcst.metadata import PositionProvider
 from .apis import ApiSpec
 from .parse import ParsedFile
 from .sites import FileIndex, RawSite, default_of
-from .spec import (NCL, NLC, ConvSpec, Crop, PadFact, Padding, Site, Span, TensorFact,
-                   UNKNOWN_PADDING)
+from .spec import (NCL, NLC, ChainStep, ConvSpec, Crop, PadFact, Padding, Site, Span,
+                   TensorFact, UNKNOWN_PADDING, ViewChain)
 
 
 class _Unknown:
@@ -289,6 +289,8 @@ class _Inference:
         # Kernels written into flax params dicts ({'params': {...: {'kernel': k}}}).
         self.flax_kernels: List[TensorFact] = []
         self.has_flax = any(s.api.framework == "flax" for s in index.sites)
+        # The tensor each chain-forming node last evaluated to (see ``chained``).
+        self.chain_facts: Dict[cst.CSTNode, TensorFact] = {}
 
     # --- driver ------------------------------------------------------------------------
     def run(self) -> List[Site]:
@@ -697,7 +699,7 @@ class _Inference:
             left, right = self._eval(node.left, env), self._eval(node.right, env)
             return left + right if isinstance(left, str) and isinstance(right, str) else UNKNOWN
         if isinstance(node, cst.Name):
-            return env.get(node.value)
+            return self.chained(node, env.get(node.value))
         if isinstance(node, (cst.Tuple, cst.List)):
             if any(isinstance(e, cst.StarredElement) for e in node.elements):
                 return UNKNOWN
@@ -721,12 +723,82 @@ class _Inference:
                 return body if test else orelse
             return body if body == orelse else UNKNOWN
         if isinstance(node, cst.Call):
-            return self.eval_call(node, env)
+            return self.chained(node, self.eval_call(node, env))
         if isinstance(node, cst.Attribute):
-            return self.eval_attribute(node, env)
+            return self.chained(node, self.eval_attribute(node, env))
         if isinstance(node, cst.Subscript):
-            return self.eval_subscript(node, env)
+            return self.chained(node, self.eval_subscript(node, env))
         return UNKNOWN
+
+    # --- view chains: where a tensor's views were written (fix edits) --------------------
+    def chained(self, node: cst.BaseExpression, value: object) -> object:
+        """Attach to a tensor value the one expression that produced it (``ViewChain``)."""
+        if not isinstance(value, TensorFact):
+            self.chain_facts.pop(node, None)
+            return value
+        value = replace(value, chain=self.view_chain(node, value))
+        self.chain_facts[node] = value
+        return value
+
+    def view_chain(self, node: cst.BaseExpression, value: TensorFact) -> Optional[ViewChain]:
+        span = self.span(node)
+        if span is None or getattr(node, "lpar", ()):
+            return None
+        if isinstance(node, cst.Name):
+            prior = value.chain
+            kind = prior.end_kind if prior is not None else _chain_kind(value)
+            return ViewChain(span, node.value, kind, (), prior)
+        receiver: Optional[cst.BaseExpression] = None
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and self.callees.get(node) is None:
+            receiver = node.func.value
+        elif isinstance(node, (cst.Attribute, cst.Subscript)):
+            receiver = node.value
+        elif isinstance(node, cst.Call) and node.args and node.args[0].keyword is None \
+                and not node.args[0].star:
+            return self.wrapping_chain(node, value)
+        if receiver is not None:
+            before = self.chain_facts.get(receiver)
+            step = self.chain_step(node, receiver, before, value)
+            if step is not None and before is not None and before.chain is not None:
+                return replace(before.chain, span=span, steps=before.chain.steps + (step,))
+        return ViewChain(span, self.module.code_for_node(node), _chain_kind(value))
+
+    def chain_step(self, node: cst.BaseExpression, receiver: cst.BaseExpression,
+                   before: Optional[TensorFact], value: TensorFact) -> Optional[ChainStep]:
+        """``node`` as one step appended to ``receiver``'s chain, or None (a new base)."""
+        if before is None or before.chain is None or before.chain.span != self.span(receiver):
+            return None
+        text, head = self.module.code_for_node(node), self.module.code_for_node(receiver)
+        if not text.startswith(head):
+            return None
+        kind = before.chain.end_kind
+        name = node.func.attr.value if isinstance(node, cst.Call) else (  # type: ignore
+            node.attr.value if isinstance(node, cst.Attribute) else "[]")
+        if value.views == before.views and name in _SAME_TENSOR_METHODS:
+            return ChainStep(text[len(head):], False, "numpy" if name == "numpy" else kind)
+        if len(value.views) == len(before.views) + 1 and value.views[:-1] == before.views:
+            return ChainStep(text[len(head):], True, kind)
+        return None
+
+    def wrapping_chain(self, node: cst.Call, value: TensorFact) -> Optional[ViewChain]:
+        """``np.asarray(x)`` keeps x's chain; ``np.moveaxis(x, 0, -1)`` is a view step of it."""
+        inner_node = node.args[0].value
+        inner = self.chain_facts.get(inner_node)
+        qualified = self.callees.get(node) or ""
+        span = self.span(node)
+        if inner is None or inner.chain is None or span is None:
+            return ViewChain(span, self.module.code_for_node(node), _chain_kind(value)) \
+                if span is not None else None
+        if value.views == inner.views and qualified in _PASS_THROUGH:
+            return inner.chain
+        kind = {"numpy": "numpy", "torch": "torch"}.get(qualified.split(".")[0])
+        if len(value.views) == len(inner.views) + 1 and value.views[:-1] == inner.views \
+                and inner.chain.span == self.span(inner_node) and kind is not None \
+                and kind == inner.chain.end_kind:
+            return replace(inner.chain, span=span, prior=None,
+                           steps=inner.chain.steps + (ChainStep("", True, kind),))
+        return ViewChain(span, self.module.code_for_node(node), _chain_kind(value))
 
     def eval_attribute(self, node: cst.Attribute, env: _Env) -> object:
         owner = self._eval(node.value, env)
@@ -1087,6 +1159,11 @@ class _Checkpoint:
 _KERNEL_ATTRS = ("kernel", "depthwise_kernel")
 _CONSTANT_INITS = ("keras.initializers.Constant", "keras.initializers.constant",
                    "tensorflow.constant_initializer", "tensorflow.keras.initializers.Constant")
+
+
+def _chain_kind(fact: TensorFact) -> Optional[str]:
+    """What a chain's base is, for the idiom of a rewrite: a torch tensor or an ndarray."""
+    return fact.framework if fact.framework in ("torch", "numpy") else None
 
 
 def _reversing_slice(owner: object, node: cst.Subscript) -> Optional[TensorFact]:

@@ -97,6 +97,45 @@ def _fmt(v: object) -> str:
 
 
 @dataclass(frozen=True)
+class ChainStep:
+    """One step of a method chain after its base: ``.permute(2, 0, 1)``, ``.numpy()``.
+
+    ``text`` is the source appended to the receiver ("" for a function-style view such
+    as ``np.moveaxis(x, 0, -1)``, which wraps it); ``view`` says whether the step is
+    one of the tensor's recorded views; ``kind`` is what the value is after the step
+    ("torch", "numpy" or None), which decides the idiom of a replacement.
+    """
+
+    text: str
+    view: bool
+    kind: Optional[str]
+
+
+@dataclass(frozen=True)
+class ViewChain:
+    """The one expression that produced a tensor value, as base + steps (fix edits).
+
+    ``span`` covers the whole expression, so replacing it with ``base`` + rewritten
+    steps keeps everything around it. ``prior`` is the chain a plain name was
+    assigned from, when the name is the whole expression here.
+    """
+
+    span: Span
+    base: str
+    kind: Optional[str]
+    steps: Tuple[ChainStep, ...] = ()
+    prior: Optional["ViewChain"] = None
+
+    @property
+    def end_kind(self) -> Optional[str]:
+        return self.steps[-1].kind if self.steps else self.kind
+
+    @property
+    def view_count(self) -> int:
+        return sum(1 for s in self.steps if s.view)
+
+
+@dataclass(frozen=True)
 class TensorFact:
     """What is statically known about a tensor expression.
 
@@ -117,6 +156,8 @@ class TensorFact:
     dim_spans: Optional[Tuple[Optional[Span], ...]] = None
     # Explicit pads applied since the origin, in order (catalog P03, P07, P10).
     pads: Tuple[PadFact, ...] = ()
+    # The expression that produced this value, for fix edits that rewrite its views.
+    chain: Optional[ViewChain] = field(default=None, compare=False)
 
     @property
     def rank(self) -> Optional[int]:

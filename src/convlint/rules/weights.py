@@ -20,6 +20,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 from ..findings import Edit, Fix
 from ..pairing import CHECKPOINT_API, FLOW, Pair, loaded_weight
 from ..spec import CONV_TRANSPOSE, DEPTHWISE, SEPARABLE, ConvSpec, Site, TensorFact
+from .chainfix import rewrite
 from .groups import short_api
 from .registry import ERROR, Hit, pair_rule, related_site, site_rule
 
@@ -460,8 +461,11 @@ def _fix(pair: Pair, verdict: Verdict) -> Fix:
     if flag is not None:
         return flag
     expected = verdict.expected
+    weight = pair.port.spec.weight
+    edit = rewrite(weight, expected.ops) if weight is not None else None
+    edits = (edit,) if edit is not None else ()
     if expected.text == "no reorder":
-        return Fix("pass the torch weight without any reorder")
+        return Fix("pass the torch weight without any reorder", edits)
     description = f"convert with `w{expected.text}`"
     if expected.text == ".permute(2, 1, 0)":
         description += " (numpy: `np.transpose(w, (2, 1, 0))` or `w.T`)"
@@ -471,7 +475,7 @@ def _fix(pair: Pair, verdict: Verdict) -> Fix:
         swapped = expectation(pair.source.spec, port, transpose_kernel=True)
         if swapped is not None:
             description += f", or transpose_kernel=True with `w{swapped.text}`"
-    return Fix(description)
+    return Fix(description, edits)
 
 
 _WHAT = {
