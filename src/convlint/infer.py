@@ -757,22 +757,29 @@ class _Inference:
         elif isinstance(node, cst.Call) and node.args and node.args[0].keyword is None \
                 and not node.args[0].star:
             return self.wrapping_chain(node, value)
-        if receiver is not None:
-            before = self.chain_facts.get(receiver)
-            step = self.chain_step(node, receiver, before, value)
-            if step is not None and before is not None and before.chain is not None:
-                return replace(before.chain, span=span, steps=before.chain.steps + (step,))
+        before = self.chain_facts.get(receiver) if receiver is not None else None
+        if receiver is not None and before is not None and not getattr(receiver, "lpar", ()):
+            chain = before.chain
+            receiver_span = self.span(receiver)
+            if (chain is None or chain.span != receiver_span) and receiver_span is not None:
+                # e.g. `torch.from_numpy(h.numpy())`, whose chain is its argument's
+                chain = ViewChain(receiver_span, self.module.code_for_node(receiver),
+                                  _chain_kind(before))
+            step = self.chain_step(node, receiver, before, value, chain)
+            if step is not None and chain is not None:
+                return replace(chain, span=span, steps=chain.steps + (step,))
         return ViewChain(span, self.module.code_for_node(node), _chain_kind(value))
 
     def chain_step(self, node: cst.BaseExpression, receiver: cst.BaseExpression,
-                   before: Optional[TensorFact], value: TensorFact) -> Optional[ChainStep]:
+                   before: TensorFact, value: TensorFact,
+                   chain: Optional[ViewChain]) -> Optional[ChainStep]:
         """``node`` as one step appended to ``receiver``'s chain, or None (a new base)."""
-        if before is None or before.chain is None or before.chain.span != self.span(receiver):
+        if chain is None:
             return None
         text, head = self.module.code_for_node(node), self.module.code_for_node(receiver)
         if not text.startswith(head):
             return None
-        kind = before.chain.end_kind
+        kind = chain.end_kind
         name = node.func.attr.value if isinstance(node, cst.Call) else (  # type: ignore
             node.attr.value if isinstance(node, cst.Attribute) else "[]")
         if value.views == before.views and name in _SAME_TENSOR_METHODS:

@@ -16,6 +16,7 @@ from typing import Iterator, Optional, Tuple
 from ..findings import Edit, Fix
 from ..infer import SCRAMBLED_NCL, SCRAMBLED_NLC, input_data_layout
 from ..spec import NCL, NLC, ConvSpec, Site, Span, TensorFact
+from .chainfix import rewrite
 from .groups import short_api
 from .registry import ERROR, WARNING, Hit, related_site, site_rule
 
@@ -116,7 +117,15 @@ def reshape_not_transpose(site: Site) -> Iterator[Hit]:
                f"positions (catalog L02: max|diff| 17.3, no error). Fix: .transpose(0, 2, 1) / "
                f".permute(0, 2, 1) / np.transpose(x, (0, 2, 1)) instead of the reshape")
     yield Hit(_reported(site), message, (),
-              Fix("swap the axes with a transpose, not a reshape"))
+              Fix("swap the axes with a transpose, not a reshape", _swap_instead(fact)))
+
+
+def _swap_instead(fact: TensorFact) -> Tuple[Edit, ...]:
+    """The last view is the scrambling reshape: only it becomes a (0, 2, 1) permutation."""
+    if fact.rank != 3 or not fact.views or not fact.views[-1].startswith(("reshape", "view")):
+        return ()
+    edit = rewrite(fact, (("permute", (0, 2, 1)),), keep=len(fact.views) - 1)
+    return (edit,) if edit is not None else ()
 
 
 def _lax_evidence(spec: ConvSpec, site: Site) -> Tuple[Optional[str], Optional[str]]:
