@@ -111,6 +111,8 @@ class _Env:
             mine, theirs = self.values.get(name, UNKNOWN), other.values.get(name, UNKNOWN)
             if mine != theirs or type(mine) is not type(theirs):
                 self.values[name] = _join_layouts(mine, theirs)
+            elif isinstance(mine, TensorFact) and mine.chain != theirs.chain:  # type: ignore
+                self.values[name] = replace(mine, chain=None)  # one edit would fix one branch
             self.deps[name] = self.deps.get(name, frozenset()) | other.deps.get(name, frozenset())
 
 
@@ -758,17 +760,25 @@ class _Inference:
                 and not node.args[0].star:
             return self.wrapping_chain(node, value)
         before = self.chain_facts.get(receiver) if receiver is not None else None
-        if receiver is not None and before is not None and not getattr(receiver, "lpar", ()):
+        if receiver is not None and before is not None:
             chain = before.chain
             receiver_span = self.span(receiver)
-            if (chain is None or chain.span != receiver_span) and receiver_span is not None:
-                # e.g. `torch.from_numpy(h.numpy())`, whose chain is its argument's
+            if getattr(receiver, "lpar", ()):
+                chain = None
+            elif (chain is None or chain.span != receiver_span) and receiver_span is not None:
+                # `torch.from_numpy(h.numpy())`, whose chain is its argument's
                 chain = ViewChain(receiver_span, self.module.code_for_node(receiver),
                                   _chain_kind(before))
             step = self.chain_step(node, receiver, before, value, chain)
             if step is not None and chain is not None:
                 return replace(chain, span=span, steps=chain.steps + (step,))
-        return ViewChain(span, self.module.code_for_node(node), _chain_kind(value))
+            # A tensor method or index not followed: what the result is (torch or numpy)
+            # is not known, so no rewrite can pick an idiom for it.
+            return ViewChain(span, self.module.code_for_node(node), None)
+        # A fresh tensor (`conv.weight`) or a stored one (`self.w`, `ws[0]`), whose chain
+        # says what it was made as (`.numpy()` keeps the fact's framework).
+        kind = value.chain.end_kind if value.chain is not None else _chain_kind(value)
+        return ViewChain(span, self.module.code_for_node(node), kind)
 
     def chain_step(self, node: cst.BaseExpression, receiver: cst.BaseExpression,
                    before: TensorFact, value: TensorFact,
@@ -794,18 +804,22 @@ class _Inference:
         inner = self.chain_facts.get(inner_node)
         qualified = self.callees.get(node) or ""
         span = self.span(node)
-        if inner is None or inner.chain is None or span is None:
-            return ViewChain(span, self.module.code_for_node(node), _chain_kind(value)) \
-                if span is not None else None
+        if span is None:
+            return None
+        # A library function of a tensor returns its own kind (`np.transpose(t)` is an
+        # ndarray), known only for the pass-through conversions.
+        kind = _chain_kind(value) if inner is None or qualified in _PASS_THROUGH else None
+        if inner is None or inner.chain is None:
+            return ViewChain(span, self.module.code_for_node(node), kind)
         if value.views == inner.views and qualified in _PASS_THROUGH:
             return inner.chain
-        kind = {"numpy": "numpy", "torch": "torch"}.get(qualified.split(".")[0])
+        wrapper = {"numpy": "numpy", "torch": "torch"}.get(qualified.split(".")[0])
         if len(value.views) == len(inner.views) + 1 and value.views[:-1] == inner.views \
-                and inner.chain.span == self.span(inner_node) and kind is not None \
-                and kind == inner.chain.end_kind:
+                and inner.chain.span == self.span(inner_node) and wrapper is not None \
+                and wrapper == inner.chain.end_kind:
             return replace(inner.chain, span=span, prior=None,
-                           steps=inner.chain.steps + (ChainStep("", True, kind),))
-        return ViewChain(span, self.module.code_for_node(node), _chain_kind(value))
+                           steps=inner.chain.steps + (ChainStep("", True, wrapper),))
+        return ViewChain(span, self.module.code_for_node(node), kind)
 
     def eval_attribute(self, node: cst.Attribute, env: _Env) -> object:
         owner = self._eval(node.value, env)
