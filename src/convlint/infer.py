@@ -1378,7 +1378,9 @@ def _crop(node: cst.Subscript, evaluate) -> Optional[Crop]:
         return None
     bounds = [evaluate(b) if b is not None else None for b in (item.lower, item.upper)]
     if any(b is not None and not _is_int(b) for b in bounds):
-        return None
+        # A slice by a runtime length (``y[:, 1:2 * L + 1]``) still cuts the output: the
+        # conv's window is unknown, not its padding alone.
+        return _UNKNOWN_CROP
     if ellipsis and ellipsis[0] < cut[0]:
         axis = cut[0] - len(elements)
     elif not ellipsis:
