@@ -244,6 +244,31 @@ def padding_mismatch(pair: Pair) -> Iterator[Hit]:
     if _flax_default(pair.port.spec) or _flax_default(pair.source.spec) or _causal_pair(pair):
         return
     yield from _amount_hit(pair, "padding mismatch")
+    yield from _side_hit_without_kernel(pair)
+
+
+def _side_hit_without_kernel(pair: Pair) -> Iterator[Hit]:
+    """Both convs take their weight as a parameter (K unknown) but pad by known amounts:
+    at stride 1 with equal dilation, different (left, right) differ for every K (catalog
+    P10: ``F.pad(x, (K-1, 0))`` ported as ``tf.pad(x, [[0, 0], [0, K-1], [0, 0]])``)."""
+    source, port = pair.source.spec, pair.port.spec
+    if source.kernel_size is not None or port.kernel_size is not None or \
+            CONV_TRANSPOSE in (source.kind, port.kind) or source.stride != 1 or \
+            port.stride != 1 or (source.dilation or 1) != (port.dilation or 1):
+        return
+    if any(s.padding.mode not in ("valid", "explicit") for s in (source, port)):
+        return
+    length = pad.input_length(source, port) or pad.BASE_LENGTH
+    src, dst = pad.effective(source, length), pad.effective(port, length)
+    if src is None or dst is None or (src.left, src.right) == (dst.left, dst.right):
+        return
+    yield Hit(pair.port,
+              f"padding mismatch: {short_api(source)} at {pair.source.label} pads "
+              f"{_describe(src)} but this {short_api(port)} ({_spelled(port)}) pads "
+              f"{_describe(dst)}: shifted or resized output for every kernel size. Fix: pad "
+              f"({src.left}, {src.right}) on the length axis",
+              (related_site(pair.source, f"source: {short_api(source)}, padding "
+                                         f"{_describe(src)}"),))
 
 
 @pair_rule("CNV402", "causal-padding-mismatch", ERROR,
