@@ -145,6 +145,8 @@ def _fix_spelling(pair: Pair, lengths: Sequence[int]) -> Optional[Tuple[str, Pad
 def fixed_padding(pair: Pair) -> Optional[Padding]:
     """The padding the fix of CNV401/402/405 gives the port; None: pad explicitly instead."""
     source, port = _share_kernel_size(pair.source.spec, pair.port.spec)
+    if pad.span(source) is None or source.stride is None:
+        return None  # K unknown (both weights parameters): only an explicit pad is certain
     choice = _fix_spelling(Pair(replace(pair.source, spec=source), replace(pair.port, spec=port),
                                 pair.evidence), _lengths(source, port))
     return choice[1] if choice else None
