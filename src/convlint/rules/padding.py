@@ -31,6 +31,7 @@ _MODE_FIX = {
 _CAUSAL_OK = {"keras.layers.Conv1D", "flax.linen.Conv", "flax.nnx.Conv"}
 # APIs that crash on stride > 1 with dilation > 1 (catalog P05, measured).
 _NO_STRIDE_WITH_DILATION = {"keras.layers.Conv1D", "keras.ops.conv", "tensorflow.nn.convolution"}
+_BACKEND_STRIDE_WITH_DILATION = {"keras.ops.conv"}
 
 
 # --- shared helpers -------------------------------------------------------------------------
@@ -388,11 +389,15 @@ def stride_with_dilation(site: Site) -> Iterator[Hit]:
         return
     if spec.stride <= 1 or spec.dilation <= 1:
         return
+    # The layers check in __init__ on every backend; keras.ops.conv only fails on the
+    # TensorFlow backend (jax/torch backends and symbolic KerasTensors return (2, 7, 2)).
+    backend = spec.api in _BACKEND_STRIDE_WITH_DILATION
     yield Hit(site, f"{short_api(spec)} raises '`strides > 1` not supported in conjunction with "
-                    f"`dilation_rate > 1`' (stride={spec.stride}, dilation={spec.dilation}). "
+                    f"`dilation_rate > 1`'{' on the TensorFlow backend' if backend else ''} "
+                    f"(stride={spec.stride}, dilation={spec.dilation}). "
                     f"Fix: tf.nn.conv1d(x, k, stride={spec.stride}, padding=..., "
                     f"dilations={spec.dilation}), or a stride-1 dilated conv then "
-                    f"[:, ::{spec.stride}] (valid padding)")
+                    f"[:, ::{spec.stride}] (valid padding)", severity=WARNING if backend else None)
 
 
 def _dilation_fix(site: Site, dilation: int) -> Fix:
