@@ -92,6 +92,9 @@ def pair_sites(sources: Sequence[Site], ports: Sequence[Site]) -> List[Pair]:
     for key, group in port_groups.items():
         candidates = by_scope.get(key, [])
         pending = list(candidates)
+        # Several sources and a different number of ports in one unnamed scope (a script
+        # measuring many variants): matching them in order is a guess, whatever names they share.
+        ambiguous = len(candidates) > 1 and len(candidates) != len(group)
         for port in group:
             match = next((s for s in pending if _compatible(s, port)), None)
             if match is None:
@@ -102,7 +105,8 @@ def pair_sites(sources: Sequence[Site], ports: Sequence[Site]) -> List[Pair]:
             if key and any(part for part in key):
                 evidence = NAMES
             else:
-                evidence = SHARED if set(match.names) & set(port.names) else ORDER
+                shared = set(match.names) & set(port.names)
+                evidence = SHARED if shared and not ambiguous else ORDER
             pairs.append(Pair(match, port, evidence))
     pairs.extend(_pair_through_instances(sources, unmatched, taken))
     return pairs
