@@ -559,6 +559,44 @@ ROWS = [
                 super().__init__()
                 self.conv = keras.layers.Conv1D(6, K, padding="causal", use_bias=False)
         """),
+    # The catalog's functional spelling: the module's conv only holds the weight.
+    row("P07-functional", "CNV402", """\
+        import keras
+        K = 3
+
+
+        class CausalConv(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv1d(4, 6, K, bias=False)
+
+            def forward(self, x):
+                return F.conv1d(F.pad(x, (K - 1, 0)), self.conv.weight)
+
+
+        class TFCausalConv(keras.layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = keras.layers.Conv1D(6, K, padding="same", use_bias=False)  # expect: CNV402
+        """, """\
+        import keras
+        K = 3
+
+
+        class CausalConv(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv1d(4, 6, K, bias=False)
+
+            def forward(self, x):
+                return F.conv1d(F.pad(x, (K - 1, 0)), self.conv.weight)
+
+
+        class TFCausalConv(keras.layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = keras.layers.Conv1D(6, K, padding="causal", use_bias=False)
+        """),
     row("P08", "CNV404", """\
         import keras
 
