@@ -493,6 +493,42 @@ ROWS = [
             def __call__(self, xn):
                 return tf.nn.bias_add(tf.nn.conv1d(xn, self.kn, 2, "VALID", dilations=2), self.b)
         """),
+    # The catalog's other correct port: a stride-1 dilated conv, then every 2nd output.
+    row("P05-subsample", "CNV406", """\
+        import keras
+
+
+        class Dilated(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv1d(4, 6, 3, stride=2, dilation=2)
+
+
+        class TFDilated(keras.layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = keras.layers.Conv1D(6, 3, strides=2, dilation_rate=2)  # expect: CNV406
+
+            def call(self, xn):
+                return self.conv(xn)
+        """, """\
+        import keras
+
+
+        class Dilated(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv1d(4, 6, 3, stride=2, dilation=2)
+
+
+        class TFDilated(keras.layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = keras.layers.Conv1D(6, 3, dilation_rate=2)
+
+            def call(self, xn):
+                return self.conv(xn)[:, ::2]
+        """),
     row("P06", "CNV405", """\
         import flax.linen as fnn
 

@@ -1374,7 +1374,8 @@ def _crop(node: cst.Subscript, evaluate) -> Optional[Crop]:
         return None
     item = elements[cut[0]]
     assert isinstance(item, cst.Slice)
-    if item.step is not None:
+    step = evaluate(item.step) if item.step is not None else None
+    if step is not None and not (_is_int(step) and step > 0):
         return None
     bounds = [evaluate(b) if b is not None else None for b in (item.lower, item.upper)]
     if any(b is not None and not _is_int(b) for b in bounds):
@@ -1387,7 +1388,7 @@ def _crop(node: cst.Subscript, evaluate) -> Optional[Crop]:
         axis = cut[0] - 3
     else:
         return None
-    return Crop(axis, bounds[0], bounds[1])  # type: ignore[arg-type]
+    return Crop(axis, bounds[0], bounds[1], step)  # type: ignore[arg-type]
 
 
 def _layer_attribute(layer: LayerValue, attr: str) -> object:

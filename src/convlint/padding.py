@@ -121,7 +121,7 @@ def crop(spec: ConvSpec) -> Optional[Tuple[int, int]]:
     cut = spec.output_crop
     if cut is None:
         return (0, 0)
-    if cut.axis != length_axis(spec) or spec.stride != 1:
+    if cut.axis != length_axis(spec) or spec.stride != 1 or (cut.step or 1) != 1:
         return None
     start = cut.start or 0
     if start < 0 or (cut.stop is not None and cut.stop > 0):
@@ -204,7 +204,7 @@ def is_causal(spec: ConvSpec, eff: Optional[Effective]) -> bool:
 
 def _cropped(window: Optional[Tuple[int, int]], cut, axis) -> Optional[Tuple[int, int]]:
     """The (start, size) window after ``y[..., start:stop]`` on the length axis."""
-    if window is None or cut.axis != axis:
+    if window is None or cut.axis != axis or (cut.step or 1) != 1:
         return None
     begin, size = window
     start = cut.start or 0

@@ -437,7 +437,7 @@ def stride_or_dilation_mismatch(pair: Pair) -> Iterator[Hit]:
                              f"input by {in_d} (a fractionally strided conv: longer output). "
                              f"Fix: {fix.description}", related, fix)
         return
-    for concept, a, b in (("stride", source.stride, port.stride),
+    for concept, a, b in (("stride", source.stride, _subsampled_stride(port)),
                           ("dilation", source.dilation, port.dilation)):
         if a is None or b is None or a == b:
             continue
@@ -447,6 +447,17 @@ def stride_or_dilation_mismatch(pair: Pair) -> Iterator[Hit]:
         yield Hit(pair.port, f"{concept} mismatch: {short_api(source)} at {pair.source.label} "
                              f"has {concept}={a}, this {short_api(port)} has {concept}={b}. "
                              f"Fix: {fix.description}", related, fix)
+
+
+def _subsampled_stride(spec: ConvSpec) -> Optional[int]:
+    """The stride of ``conv(x)[:, ::s]`` (catalog P05's fix: a stride-1 dilated conv, then
+    every s-th output), or the conv's own stride."""
+    cut = spec.output_crop
+    if spec.stride is None or cut is None or not cut.step or cut.step == 1 or \
+            cut.axis != pad.length_axis(spec) or cut.start not in (None, 0) or \
+            cut.stop is not None:
+        return spec.stride
+    return spec.stride * cut.step
 
 
 def keras_output_padding_zero(spec: ConvSpec) -> bool:
