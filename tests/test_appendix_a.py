@@ -250,6 +250,26 @@ ROWS = [
         xn = x.permute(0, 2, 1).numpy()
         yn = tf.transpose(tf.nn.conv1d(xn, kn, 1, "VALID"), (0, 2, 1))
         """),
+    # L01 through a Keras layer that got the converted kernel (its input channels are known).
+    row("L01-keras-layer", "CNV301", """\
+        import keras
+
+        conv = nn.Conv1d(4, 6, 3)
+        x = torch.randn(2, 4, 16)
+        layer = keras.layers.Conv1D(6, 3)
+        layer.build((None, None, 4))
+        layer.set_weights([conv.weight.detach().permute(2, 1, 0).numpy(), conv.bias.detach().numpy()])
+        y = layer(x.numpy())  # expect: CNV301
+        """, """\
+        import keras
+
+        conv = nn.Conv1d(4, 6, 3)
+        x = torch.randn(2, 4, 16)
+        layer = keras.layers.Conv1D(6, 3)
+        layer.build((None, None, 4))
+        layer.set_weights([conv.weight.detach().permute(2, 1, 0).numpy(), conv.bias.detach().numpy()])
+        y = layer(x.permute(0, 2, 1).numpy())
+        """),
     row("L02", "CNV302", """\
         import tensorflow as tf
 
