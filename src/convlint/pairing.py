@@ -110,7 +110,10 @@ def pair_sites(sources: Sequence[Site], ports: Sequence[Site]) -> List[Pair]:
                 evidence = NAMES
             else:
                 shared = set(match.names) & set(port.names)
-                evidence = SHARED if shared and not ambiguous else ORDER
+                # Any DL conv is a cross-correlation: a numeric reference (np.convolve)
+                # does not need its exact source.
+                guess = ambiguous and port.spec.framework not in REFERENCE_FRAMEWORKS
+                evidence = SHARED if shared and not guess else ORDER
             pairs.append(Pair(match, port, evidence))
     pairs.extend(_pair_through_instances(sources, unmatched, taken))
     return pairs
