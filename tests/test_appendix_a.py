@@ -72,6 +72,30 @@ ROWS = [
             layer = keras.layers.Conv1D(O, K, groups=C, use_bias=False)
             return layer(xn)
         """),
+    # The catalog's measured G01 origin: the grouped kernel tiled over the in-dim (13.7).
+    row("G01-repeat", "CNV101", """\
+        import tensorflow as tf
+
+        conv = nn.Conv1d(8, 8, 3, groups=4, bias=False)
+        x = torch.randn(2, 8, 16)
+        y = conv(x)
+        xn = x.permute(0, 2, 1).numpy()
+        kn = conv.weight.detach().permute(2, 1, 0).numpy()
+        dense = np.repeat(kn, 4, axis=1)
+        yn = tf.nn.conv1d(xn, dense, 1, "VALID")  # expect: CNV101
+        """, """\
+        import keras
+
+        conv = nn.Conv1d(8, 8, 3, groups=4, bias=False)
+        x = torch.randn(2, 8, 16)
+        y = conv(x)
+        xn = x.permute(0, 2, 1).numpy()
+        kn = conv.weight.detach().permute(2, 1, 0).numpy()
+        layer = keras.layers.Conv1D(8, 3, groups=4, use_bias=False)
+        layer.build((None, None, 8))
+        layer.set_weights([kn])
+        yn = layer(xn)
+        """),
     row("G02", "CNV103", """\
         import tensorflow as tf
 
