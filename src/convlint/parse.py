@@ -84,7 +84,10 @@ def parse_bytes(path: str, data: bytes) -> Union[ParsedFile, ParseFailure]:
         return ParseFailure(path, "file contains a NUL byte: not Python source", line)
     try:
         text = decode(data)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1  # the line of the first bad byte
+        return ParseFailure(path, f"cannot decode source: {exc}", line)
+    except (SyntaxError, LookupError) as exc:
         return ParseFailure(path, f"cannot decode source: {exc}")
     return parse_text(path, text)
 
