@@ -283,3 +283,22 @@ def test_bad_input_never_exits_2_but_a_missing_path_does(bad_dir):
     assert run_convlint("check", "--no-probe", "--exit-zero", str(bad_dir)).returncode == 0
     missing = run_convlint("check", "--no-probe", str(bad_dir / "nope.py"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_flake8_over_the_bad_inputs_reports_and_never_crashes(bad_dir):
+    import subprocess
+    import sys
+
+    (bad_dir / "huge.py").unlink()  # pycodestyle itself takes minutes on 10 MB
+    (bad_dir / "fifo.py").unlink()  # flake8 would open it and wait forever
+    # flake8's own ast.parse raises RecursionError on 10,000-deep code before any plugin
+    # runs (flake8 7, not ours to catch); 1,000-deep is fine.
+    (bad_dir / "deep_nesting.py").write_bytes(
+        CONV + b"x = " + b"1 + " * 1000 + b"1\ny = conv1d(x, x)\n")
+    result = subprocess.run([sys.executable, "-m", "flake8", "--select=CNV,E902,E999",
+                             str(bad_dir)], capture_output=True, text=True, timeout=600)
+    assert "Traceback" not in result.stderr and "Exception" not in result.stderr, result.stderr
+    assert result.returncode == 1
+    assert f"{bad_dir / 'seed.py'}:{SEED_LINE}:{SEED_COLUMN}: CNV101" in result.stdout
+    for name in ("syntax_error.py", "nul_bytes.py", "binary.py", "loop_a.py", "dangling.py"):
+        assert str(bad_dir / name) in result.stdout, name  # E999/E902 from flake8 or CNV900
