@@ -248,6 +248,7 @@ def check_source(data: bytes, path: str = "fuzzed.py") -> Tuple[List[str], int]:
     for finding in findings:
         assert finding.code in KNOWN_CODES, finding.code
         assert finding.line >= 1 and finding.column >= 1, finding
+        assert not finding.message.startswith(engine.INTERNAL_ERROR), finding.message
         if finding.code == "CNV900":
             continue
         spec = plan.plan(finding)  # plans only: nothing is executed
@@ -299,6 +300,10 @@ class Stats:
 
 def run_one(stats: Stats, label: str, data: bytes, directory: Optional[str],
             limit: float) -> None:
+    done = stats.programs + stats.mutations
+    if done % 1000 == 0:
+        print(f"... {done} inputs, {stats.tracebacks} tracebacks, {stats.hangs} hangs",
+              file=sys.stderr, flush=True)
     start = time.perf_counter()
     try:
         with time_limit(limit):

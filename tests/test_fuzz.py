@@ -140,3 +140,15 @@ def test_huge_channel_counts_plan_probes_within_max_dim():
                     call = side.call
                     assert max(call.in_channels, call.out_channels, call.kernel_size,
                                call.groups) <= plan.MAX_DIM
+
+
+def test_an_internal_error_is_one_cnv900_not_a_lost_run(tmp_path, monkeypatch):
+    # Defence in depth: a bug in a rule or in inference costs one file, not the run.
+    def broken(*args, **kwargs):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(engine, "infer_sites", broken)
+    analysis = engine.analyze_bytes("x.py", (ROOT / "examples" / "seed.py").read_bytes(),
+                                    Config())
+    assert [f.code for f in analysis.findings] == ["CNV900"]
+    assert analysis.findings[0].message.startswith(engine.INTERNAL_ERROR)

@@ -50,6 +50,7 @@ GUARD = textwrap.dedent('''
 
     sys.addaudithook(hook)
     module, sys.argv = sys.argv[2], [sys.argv[2]] + sys.argv[3:]  # argv: guard -m MODULE ...
+    sys.path[0] = os.getcwd()  # as `python -m` does, instead of this file's directory
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 ''')
 
@@ -216,3 +217,4 @@ def test_the_worker_is_started_with_a_fixed_module_and_no_user_path():
     source = (PROBE_DIR / "runner.py").read_text()
     assert '"-m", "convlint.probe.worker"' in source
     assert "cwd=_PACKAGE_ROOT" in source
+    assert 'PYTHONPATH=os.environ.get("CONVLINT_PROBE_PYTHONPATH", "")' in source

@@ -52,6 +52,10 @@ def parse_failure_finding(failure: ParseFailure) -> Finding:
     )
 
 
+# The fuzzer (scripts/fuzz.py) counts a CNV900 with this message as a crash.
+INTERNAL_ERROR = "internal error in convlint (please report it with this file)"
+
+
 def analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
     """Parse, find, infer and run the site rules of one file. Never raises."""
     if not might_contain_conv(data):
@@ -65,6 +69,9 @@ def analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
         findings = rules.run_site_rules(sites, config.enabled)
     except RecursionError:
         failure = ParseFailure(path, "code nested too deeply to analyze")
+        return FileAnalysis(path, parsed.source, findings=(parse_failure_finding(failure),))
+    except Exception as exc:  # noqa: BLE001 - a bug of ours must not hide the other files
+        failure = ParseFailure(path, f"{INTERNAL_ERROR}: {type(exc).__name__}: {exc}")
         return FileAnalysis(path, parsed.source, findings=(parse_failure_finding(failure),))
     return FileAnalysis(path, parsed.source, tuple(sites), tuple(findings))
 

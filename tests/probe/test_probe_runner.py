@@ -179,7 +179,7 @@ def test_missing_framework_is_skipped(monkeypatch, tmp_path):
     # A package that fails to import shadows the real torch in the worker.
     (tmp_path / "torch").mkdir()
     (tmp_path / "torch" / "__init__.py").write_text("raise ImportError('simulated: no torch')\n")
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("CONVLINT_PROBE_PYTHONPATH", str(tmp_path))  # PYTHONPATH is not passed
     mxnet = Side(ConvCall("mxnet", "mxnet.nd.Convolution", 3, 5, 4))
     with ProbeRunner(cache=False) as runner:
         missing, unknown = runner.run([torch_vs_torch(), ProbeSpec("X", mxnet, mxnet)])

@@ -100,9 +100,10 @@ class Worker:
             OMP_NUM_THREADS="1",
             TF_NUM_INTRAOP_THREADS="1",
             TF_NUM_INTEROP_THREADS="1",
-            # Only convlint's own root: a PYTHONPATH=$PWD (common in CI) would otherwise
-            # let the linted project's torch.py shadow the real torch in the worker.
-            PYTHONPATH=str(_PACKAGE_ROOT),
+            # Not the user's PYTHONPATH: PYTHONPATH=$PWD (common in CI) would let the linted
+            # project's torch.py shadow the real torch in the worker. Frameworks reachable
+            # only through a path (a cluster's module system) go in CONVLINT_PROBE_PYTHONPATH.
+            PYTHONPATH=os.environ.get("CONVLINT_PROBE_PYTHONPATH", ""),
         )
         # cwd is the directory holding the convlint package: it becomes sys.path[0] for
         # "-m", so the linted project's own files (a local "torch.py") cannot shadow
