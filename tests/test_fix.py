@@ -1,6 +1,5 @@
 """--fix / --diff: every fixture's fix clears its finding; writes are safe and idempotent."""
 
-import hashlib
 import os
 import shutil
 from pathlib import Path

@@ -8,6 +8,7 @@ yields one CNV900 finding and never hides the findings of the others.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -54,6 +55,10 @@ def parse_failure_finding(failure: ParseFailure) -> Finding:
     )
 
 
+# The fuzzer (scripts/fuzz.py) counts a CNV900 with this message as a crash.
+INTERNAL_ERROR = "internal error in convlint (please report it with this file)"
+
+
 def analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
     """Parse, find, infer and run the site rules of one file. Never raises."""
     if not might_contain_conv(data):
@@ -68,11 +73,18 @@ def analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
     except RecursionError:
         failure = ParseFailure(path, "code nested too deeply to analyze")
         return FileAnalysis(path, parsed.source, findings=(parse_failure_finding(failure),))
+    except Exception as exc:  # noqa: BLE001 - a bug of ours must not hide the other files
+        failure = ParseFailure(path, f"{INTERNAL_ERROR}: {type(exc).__name__}: {exc}")
+        return FileAnalysis(path, parsed.source, findings=(parse_failure_finding(failure),))
     return FileAnalysis(path, parsed.source, tuple(sites), tuple(findings))
 
 
 def read_and_analyze(path: str, config: Config) -> FileAnalysis:
     try:
+        # A FIFO or device named *.py would block or never end; only regular files are read.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            failure = ParseFailure(path, "not a regular file; not analyzed")
+            return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
@@ -133,5 +145,11 @@ def _walk(root: str) -> List[str]:
     for directory, dirs, names in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info"))
         out.extend(os.path.join(directory, n) for n in sorted(names)
-                   if n.endswith((".py", notebook.SUFFIX)) and os.path.isfile(os.path.join(directory, n)))
+                   if n.endswith((".py", notebook.SUFFIX)) and _lintable(os.path.join(directory, n)))
     return out
+
+
+def _lintable(path: str) -> bool:
+    # A dangling or looping symlink is listed so that it gets a CNV900 instead of
+    # vanishing silently; FIFOs, sockets and devices are skipped.
+    return os.path.isfile(path) or (os.path.islink(path) and not os.path.exists(path))

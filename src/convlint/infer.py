@@ -1299,8 +1299,32 @@ def _fmt_tuple(values: Sequence[object]) -> str:
     return "(" + ", ".join("?" if v is UNKNOWN else str(v) for v in values) + ")"
 
 
+# Values past these sizes are no shape anyone writes; computing them would let a chain
+# like `n = n * n` (doubling the digits per line) or `t = t + t` hang or exhaust memory.
+MAX_INT_BITS = 4096
+MAX_SEQUENCE = 10_000
+
+
+def _too_big(op: str, left: object, right: object) -> bool:
+    if _is_int(left) and _is_int(right):
+        bits = left.bit_length() + right.bit_length()  # type: ignore[union-attr]
+        if op == "Multiply":
+            return bits > MAX_INT_BITS
+        if op == "Power":
+            return abs(left) > 1 and left.bit_length() * abs(right) > MAX_INT_BITS  # type: ignore
+        return bits > 2 * MAX_INT_BITS
+    if isinstance(left, (tuple, str)):
+        if op == "Multiply" and _is_int(right):
+            return len(left) * right > MAX_SEQUENCE  # type: ignore[operator]
+        if isinstance(right, (tuple, str)):
+            return len(left) + len(right) > MAX_SEQUENCE
+    return False
+
+
 def _binary(op: str, left: object, right: object) -> object:
     if isinstance(left, bool) or isinstance(right, bool):
+        return UNKNOWN
+    if _too_big(op, left, right):
         return UNKNOWN
     if isinstance(left, (int, float)) and isinstance(right, (int, float)):
         if op == "Add":

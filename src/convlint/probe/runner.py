@@ -137,6 +137,10 @@ class Worker:
             OMP_NUM_THREADS="1",
             TF_NUM_INTRAOP_THREADS="1",
             TF_NUM_INTEROP_THREADS="1",
+            # Not the user's PYTHONPATH: PYTHONPATH=$PWD (common in CI) would let the linted
+            # project's torch.py shadow the real torch in the worker. Frameworks reachable
+            # only through a path (a cluster's module system) go in CONVLINT_PROBE_PYTHONPATH.
+            PYTHONPATH=os.environ.get("CONVLINT_PROBE_PYTHONPATH", ""),
         )
         # An empty private working directory and no PYTHONPATH: the linted project's own
         # files (a local "torch.py") can never shadow a framework in the worker.

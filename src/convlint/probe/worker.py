@@ -528,18 +528,26 @@ APIS: Dict[str, ConvFn] = {
 # ---------------------------------------------------------------- verbatim calls
 
 
+# The only modules a verbatim call may come from: the frameworks' own public namespaces.
+_VERBATIM_MODULES = frozenset({
+    "torch", "torch.nn", "torch.nn.functional", "tensorflow", "tensorflow.nn", "keras",
+    "keras.layers", "keras.ops", "jax", "jax.lax", "jax.numpy", "flax.linen", "flax.nnx",
+    "numpy", "scipy.signal",
+})
+
+
 def _resolve(qualified: str):
-    """The API object named ``qualified``, importing the longest importable prefix."""
+    """The API object named ``qualified``: a fixed framework module, then attributes."""
     parts = qualified.split(".")
     for cut in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
+        module_name = ".".join(parts[:cut])
+        if module_name not in _VERBATIM_MODULES:
             continue
+        obj = importlib.import_module(module_name)
         for name in parts[cut:]:
             obj = getattr(obj, name)
         return obj
-    raise ImportError(f"cannot import {qualified}")
+    raise ImportError(f"{qualified} is not in a framework module convlint probes")
 
 
 def _verbatim(call, x, w, b):
