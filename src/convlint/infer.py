@@ -497,7 +497,9 @@ class _Inference:
         pairs += [(a.keyword.value, a.value) for a in node.args if a.keyword is not None]
         for name, expr in pairs:
             value: object = UNKNOWN
-            if isinstance(expr, (cst.Name, cst.Attribute)):
+            if isinstance(expr, (cst.Name, cst.Attribute)) or (
+                    isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name)
+                    and isinstance(env.get(expr.func.value), _ClassValue)):
                 value = self.eval(expr, env)
             bound[name] = value if isinstance(value, _TYPED_VALUES) else UNKNOWN
         calls.append(bound)
