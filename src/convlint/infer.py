@@ -71,8 +71,20 @@ class _ClassContext:
     attrs: Dict[str, object] = field(default_factory=dict)
     # The methods that set the attributes (__init__, build, setup), run once on first
     # instantiation so module-level code sees ``net.dw`` (see ``instantiate``).
-    init_methods: List[cst.FunctionDef] = field(default_factory=list)
+    init_methods: List[cst.FunctionDef] = field(default_factory=list, repr=False)
     initialized: bool = False
+    bases: List["_ClassContext"] = field(default_factory=list, repr=False)  # the file's classes
+
+    def attr(self, name: str) -> object:
+        """``self.name``: set by this class, else by a base class of the file."""
+        if name in self.attrs:
+            return self.attrs[name]
+        for base in self.bases:
+            if base is not self:
+                value = base.attrs.get(name, UNKNOWN)
+                if value is not UNKNOWN:
+                    return value
+        return UNKNOWN
 
 
 @dataclass(frozen=True, eq=False)
@@ -448,6 +460,10 @@ class _Inference:
 
     def exec_class(self, node: cst.ClassDef, env: _Env) -> None:
         context = _ClassContext(node.name.value)
+        for base in node.bases:
+            value = env.get(base.value.value) if isinstance(base.value, cst.Name) else None
+            if isinstance(value, _ClassValue):
+                context.bases.append(value.context)
         class_env = _Env(env)
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
         methods: List[cst.FunctionDef] = []
@@ -473,6 +489,8 @@ class _Inference:
         """
         if not context.initialized:
             context.initialized = True
+            for base in context.bases:
+                self.instantiate(base)  # super().__init__() sets the base's layers
             for method in context.init_methods:
                 if method not in self.ran_early:
                     self.ran_early.add(method)
@@ -944,7 +962,7 @@ class _Inference:
         owner = self._eval(node.value, env)
         attr = node.attr.value
         if isinstance(owner, _SelfValue):
-            return owner.context.attrs.get(attr, UNKNOWN)
+            return owner.context.attr(attr)
         if isinstance(owner, LayerValue):
             return _layer_attribute(owner, attr)
         if isinstance(owner, TensorFact):
