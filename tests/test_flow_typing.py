@@ -48,7 +48,8 @@ def keras_weight(tail):
     "def main():\n    load(torch_model=TorchNet(), tf_model=TFNet())",
     "def a():\n    load(TFNet(), TorchNet())\n\n\ndef b():\n    load(TFNet(), TorchNet())",
     "net = TorchNet()\ntfnet = TFNet()\ntfnet.conv.set_weights([net.conv.weight.numpy()])",
-    "def f():\n    tfnet.conv.kernel.assign(net.conv.weight.numpy())\n\n\nnet = TorchNet()\ntfnet = TFNet()",
+    "def f():\n    tfnet.conv.kernel.assign(net.conv.weight.numpy())\n\n\n"
+    "net = TorchNet()\ntfnet = TFNet()",
     "def g(tf_model: TFNet, torch_model: TorchNet):\n"
     "    tf_model.conv.set_weights([torch_model.conv.weight.numpy()])",
 ], ids=["call", "names", "keywords-in-function", "two-agreeing-calls", "module-level",

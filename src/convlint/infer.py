@@ -4,9 +4,12 @@ The file is walked once in source order. Module statements are evaluated flow-
 sensitively (a name has the value of its last assignment above the use); function
 bodies are evaluated afterwards against the module's final globals, as they would be
 when called; ``__init__`` runs before the other methods so ``self.x = ...`` is known
-in ``forward``. Branches merge (a name that differs between branches is unknown) and
-names assigned in loops are unknown. Anything that is not a compile-time fact is
-``UNKNOWN``: rules stay silent on it rather than guess.
+in ``forward``. Calling a class of the file (``net = Net()``) runs its ``__init__`` then
+and gives an instance whose attributes are those layers; a module-level function's
+parameters take the object every call in the file passes (or the class their annotation
+names), else they are unknown. Branches merge (a name that differs between branches is
+unknown) and names assigned in loops are unknown. Anything that is not a compile-time fact
+is ``UNKNOWN``: rules stay silent on it rather than guess.
 """
 
 from __future__ import annotations
