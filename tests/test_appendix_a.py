@@ -212,8 +212,8 @@ ROWS = [
         layer.build((None, None, C))
         layer.set_weights([w.permute(2, 1, 0).reshape(K, C, M).numpy()])
         """),
-    # D01 with the weights loaded by a function taking both models: the parameters' classes
-    # are unknown (no call-site or annotation typing), so the weight flow is not seen.
+    # D01 with the weights loaded by a function taking both models: the call site types the
+    # parameters (tf_model is a TFMixer, torch_model a Mixer), so the weight flow is seen.
     row("D01-load-function", "CNV205", """\
         import keras
 
@@ -232,6 +232,11 @@ ROWS = [
 
         def load(tf_model, torch_model):
             tf_model.dw.set_weights([torch_model.dw.weight.detach().reshape(3, 4, 3).numpy()])
+
+
+        torch_model = Mixer()
+        tf_model = TFMixer()
+        load(tf_model, torch_model)
         """, """\
         import keras
 
@@ -250,9 +255,10 @@ ROWS = [
 
         def load(tf_model, torch_model):
             tf_model.dw.set_weights([torch_model.dw.weight.detach().permute(2, 1, 0).reshape(3, 4, 3).numpy()])
-        """, marks=pytest.mark.xfail(strict=True, reason=(
-            "weight flow through attributes of function parameters (tf_model.dw.set_weights("
-            "[torch_model.dw.weight...])) is not tracked: infer has no instance/parameter typing"))),
+
+
+        load(TFMixer(), Mixer())
+        """),
     row("D02", "CNV502", """\
         import keras
 

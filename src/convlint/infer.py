@@ -4,16 +4,21 @@ The file is walked once in source order. Module statements are evaluated flow-
 sensitively (a name has the value of its last assignment above the use); function
 bodies are evaluated afterwards against the module's final globals, as they would be
 when called; ``__init__`` runs before the other methods so ``self.x = ...`` is known
-in ``forward``. Branches merge (a name that differs between branches is unknown) and
-names assigned in loops are unknown. Anything that is not a compile-time fact is
-``UNKNOWN``: rules stay silent on it rather than guess.
+in ``forward``. Calling a class of the file (``net = Net()``) runs its ``__init__`` then
+and gives an instance whose attributes are those layers; a module-level function's
+parameters take the object every call in the file passes (or the class their annotation
+names), else they are unknown. Branches merge (a name that differs between branches is
+unknown) and names assigned in loops are unknown. Anything that is not a compile-time fact
+is ``UNKNOWN``: rules stay silent on it rather than guess.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import PositionProvider
@@ -67,6 +72,36 @@ class _PadLayer:
 class _ClassContext:
     name: str
     attrs: Dict[str, object] = field(default_factory=dict)
+    # The methods that set the attributes (__init__, build, setup), run once on first
+    # instantiation so module-level code sees ``net.dw`` (see ``instantiate``).
+    init_methods: List[cst.FunctionDef] = field(default_factory=list, repr=False)
+    initialized: bool = False
+    bases: List["_ClassContext"] = field(default_factory=list, repr=False)  # the file's classes
+
+    def attr(self, name: str) -> object:
+        """``self.name``: set by this class, else by a base class of the file."""
+        if name in self.attrs:
+            return self.attrs[name]
+        for base in self.bases:
+            if base is not self:
+                value = base.attrs.get(name, UNKNOWN)
+                if value is not UNKNOWN:
+                    return value
+        return UNKNOWN
+
+
+@dataclass(frozen=True, eq=False)
+class _ClassValue:
+    """A class defined in the file: calling it makes an instance (a ``_SelfValue``)."""
+
+    context: _ClassContext
+
+
+@dataclass(frozen=True, eq=False)
+class _FunctionValue:
+    """A module-level function of the file: its call sites type its parameters."""
+
+    node: cst.FunctionDef
 
 
 @dataclass(frozen=True)
@@ -117,6 +152,10 @@ class _Env:
 
 
 _BUILTIN_CONSTANTS = {"True": True, "False": False, "None": None}
+_INIT_METHODS = ("__init__", "build", "setup")
+_TYPED_VALUES = (_SelfValue, LayerValue, TensorFact)
+_POSTPONE = object()
+_WORD = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
 
 def _join_layouts(a: object, b: object) -> object:
@@ -276,6 +315,7 @@ def _reshape_axes(fact: TensorFact, shape: Sequence[Optional[int]]) -> str:
 class _Inference:
     def __init__(self, parsed: ParsedFile, index: FileIndex) -> None:
         self.path = parsed.path
+        self.source = parsed.source
         self.module = parsed.module
         self.positions = parsed.wrapper.resolve(PositionProvider)
         self.callees = index.callees
@@ -293,17 +333,30 @@ class _Inference:
         self.has_flax = any(s.api.framework == "flax" for s in index.sites)
         # The tensor each chain-forming node last evaluated to (see ``chained``).
         self.chain_facts: Dict[cst.CSTNode, TensorFact] = {}
+        self.globals_env = _Env()
+        # Module-level functions: the argument values each evaluated call passed
+        # (parameter name -> value; None for a call that cannot be bound).
+        self.calls_to: Dict[cst.FunctionDef, List[Optional[Dict[str, object]]]] = {}
+        self.postponed: Set[cst.FunctionDef] = set()
+        self.ran_early: Set[cst.FunctionDef] = set()
+        self.name_counts: Optional[Dict[str, int]] = None
 
     # --- driver ------------------------------------------------------------------------
     def run(self) -> List[Site]:
         if not self.raw_by_node:
             return []
-        globals_env = _Env()
+        globals_env = self.globals_env
         self.exec_block(self.module.body, globals_env, None)
         # Function bodies see the module's final globals, as at call time.
         while self.deferred:
             func, context = self.deferred.pop(0)
-            self.exec_function(func, globals_env, context)
+            if func in self.ran_early:
+                continue
+            typed = self.typed_params(func) if context is None else None
+            if typed is _POSTPONE:
+                self.deferred.append((func, context))
+                continue
+            self.exec_function(func, globals_env, context, typed)  # type: ignore[arg-type]
         # Any site in code the walk did not evaluate (e.g. a lambda, a decorator) is
         # still described, with only what its own literals say.
         for raw in self.raw_by_node.values():
@@ -313,13 +366,16 @@ class _Inference:
         return [self.done[k] for k in sorted(self.done)]
 
     def exec_function(self, func: cst.FunctionDef, globals_env: _Env,
-                      context: Optional[_ClassContext]) -> None:
+                      context: Optional[_ClassContext],
+                      typed: Optional[Dict[str, object]] = None) -> None:
         env = _Env(globals_env)
         params = list(func.params.posonly_params) + list(func.params.params)
         for i, param in enumerate(params + list(func.params.kwonly_params)):
             value: object = UNKNOWN
             if i == 0 and context is not None and param in params:
                 value = _SelfValue(context)
+            elif typed and param.name.value in typed:
+                value = typed[param.name.value]
             elif param.default is not None:
                 value = self.eval(param.default, globals_env)
             env.set(param.name.value, value)
@@ -342,7 +398,8 @@ class _Inference:
             return
         if isinstance(stmt, cst.FunctionDef):
             self.deferred.append((stmt, context))
-            env.set(stmt.name.value, UNKNOWN)
+            module_level = context is None and env.parent is None
+            env.set(stmt.name.value, _FunctionValue(stmt) if module_level else UNKNOWN)
             return
         if isinstance(stmt, cst.ClassDef):
             self.exec_class(stmt, env)
@@ -406,6 +463,10 @@ class _Inference:
 
     def exec_class(self, node: cst.ClassDef, env: _Env) -> None:
         context = _ClassContext(node.name.value)
+        for base in node.bases:
+            value = env.get(base.value.value) if isinstance(base.value, cst.Name) else None
+            if isinstance(value, _ClassValue):
+                context.bases.append(value.context)
         class_env = _Env(env)
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
         methods: List[cst.FunctionDef] = []
@@ -419,7 +480,86 @@ class _Inference:
         methods.sort(key=lambda m: m.name.value != "__init__")
         for method in methods:
             self.deferred.append((method, context))
-        env.set(node.name.value, UNKNOWN)
+        context.init_methods = [m for m in methods if m.name.value in _INIT_METHODS]
+        env.set(node.name.value, _ClassValue(context))
+
+    def instantiate(self, context: _ClassContext) -> _SelfValue:
+        """``Net()``: an instance whose attributes are the layers ``__init__`` assigned.
+
+        The attribute-setting methods run now (once, with the globals as they are at
+        this call) instead of from the deferred queue, so code after the call that reads
+        ``net.dw.weight`` sees the layer.
+        """
+        if not context.initialized:
+            context.initialized = True
+            for base in context.bases:
+                self.instantiate(base)  # super().__init__() sets the base's layers
+            for method in context.init_methods:
+                if method not in self.ran_early:
+                    self.ran_early.add(method)
+                    self.exec_function(method, self.globals_env, context)
+        return _SelfValue(context)
+
+    # --- parameters typed by the file's call sites ---------------------------------------
+    def record_call(self, func: cst.FunctionDef, node: cst.Call, env: _Env) -> None:
+        """Remember what a call of a module-level function passes (objects only)."""
+        calls = self.calls_to.setdefault(func, [])
+        if any(a.star for a in node.args):
+            calls.append(None)
+            return
+        params = list(func.params.posonly_params) + list(func.params.params)
+        names = [p.name.value for p in params]
+        bound: Dict[str, object] = {}
+        positional = [a for a in node.args if a.keyword is None]
+        if len(positional) > len(names):
+            calls.append(None)
+            return
+        pairs = [(names[i], a.value) for i, a in enumerate(positional)]
+        pairs += [(a.keyword.value, a.value) for a in node.args if a.keyword is not None]
+        for name, expr in pairs:
+            value: object = UNKNOWN
+            if isinstance(expr, (cst.Name, cst.Attribute)) or (
+                    isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name)
+                    and isinstance(env.get(expr.func.value), _ClassValue)):
+                value = self.eval(expr, env)
+            bound[name] = value if isinstance(value, _TYPED_VALUES) else UNKNOWN
+        calls.append(bound)
+
+    def typed_params(self, func: cst.FunctionDef) -> object:
+        """The parameter values every call of ``func`` in the file agrees on.
+
+        A parameter is typed only when each of the function's references is an evaluated
+        call passing the same instance class, layer or tensor; otherwise it stays unknown.
+        Returns ``_POSTPONE`` once while calls from not yet evaluated functions may follow.
+        """
+        typed: Dict[str, object] = {}
+        for param in list(func.params.posonly_params) + list(func.params.params) + \
+                list(func.params.kwonly_params):
+            annotation = param.annotation.annotation if param.annotation is not None else None
+            if isinstance(annotation, cst.Name):
+                cls = self.globals_env.get(annotation.value)
+                if isinstance(cls, _ClassValue):
+                    typed[param.name.value] = self.instantiate(cls.context)
+        if not (func.params.posonly_params or func.params.params or func.params.kwonly_params):
+            return typed or None
+        calls = self.calls_to.get(func, [])
+        if self.name_counts is None:
+            # Every word not after a dot, strings and comments included: a mention that is
+            # not an evaluated call leaves the count unmatched, so the parameters unknown.
+            self.name_counts = Counter(_WORD.findall(self.source))
+        references = self.name_counts.get(func.name.value, 0) - 1  # minus the def itself
+        if len(calls) < references and func not in self.postponed:
+            self.postponed.add(func)  # callers later in the queue have not run yet
+            return _POSTPONE
+        if not calls or len(calls) != references or any(c is None for c in calls):
+            return typed or None
+        for name in set().union(*(c.keys() for c in calls)):  # type: ignore[union-attr]
+            values = [c.get(name, UNKNOWN) for c in calls]  # type: ignore[union-attr]
+            if name in typed or any(v is UNKNOWN for v in values):
+                continue
+            if all(v == values[0] for v in values[1:]):
+                typed[name] = values[0]
+        return typed or None
 
     def exec_small(self, small: cst.BaseSmallStatement, env: _Env) -> None:
         if isinstance(small, cst.Assign):
@@ -825,7 +965,7 @@ class _Inference:
         owner = self._eval(node.value, env)
         attr = node.attr.value
         if isinstance(owner, _SelfValue):
-            return owner.context.attrs.get(attr, UNKNOWN)
+            return owner.context.attr(attr)
         if isinstance(owner, LayerValue):
             return _layer_attribute(owner, attr)
         if isinstance(owner, TensorFact):
@@ -894,6 +1034,10 @@ class _Inference:
             callee = self._eval(func, env)
             if isinstance(callee, (LayerValue, _PadLayer)):
                 return self.call_layer(callee, args, kwargs, env, node)
+            if isinstance(callee, _ClassValue):
+                return self.instantiate(callee.context)
+            if isinstance(callee, _FunctionValue):
+                self.record_call(callee.node, node, env)  # its result stays unknown
         if isinstance(func, cst.Attribute):
             if self.call_sink(func, args, env):
                 return UNKNOWN
