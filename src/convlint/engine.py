@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import rules
 from .config import Config
 from .findings import Finding
-from .infer import infer_sites
 from .pairing import Pair, pair_across
-from .parse import ParseFailure, ensure_recursion_headroom, might_contain_conv, parse_bytes
-from .sites import find_sites
 from .spec import Site
 from .suppress import drop_suppressed
+
+if TYPE_CHECKING:
+    from .parse import ParseFailure
 
 EXCLUDED_DIRS = frozenset({
     ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".env", "env", "__pycache__",
@@ -43,7 +43,7 @@ class Report:
     pairs: Tuple[Pair, ...] = field(default=(), compare=False)
 
 
-def parse_failure_finding(failure: ParseFailure) -> Finding:
+def parse_failure_finding(failure: "ParseFailure") -> Finding:
     return Finding(
         code="CNV900", name="parse-error", severity="error", path=failure.path,
         line=max(failure.line, 1), column=failure.column + 1, end_line=max(failure.line, 1),
@@ -53,10 +53,18 @@ def parse_failure_finding(failure: ParseFailure) -> Finding:
 
 def analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
     """Parse, find, infer and run the site rules of one file. Never raises."""
+    # Imported here so that a run served from the file cache never loads LibCST.
+    from .infer import infer_sites
+    from .parse import ParseFailure, ensure_recursion_headroom, might_contain_conv, parse_bytes
+    from .quickscan import may_have_sites
+    from .sites import find_sites
+
     if not might_contain_conv(data):
         return FileAnalysis(path, "")
     ensure_recursion_headroom()
-    parsed = parse_bytes(path, data)
+    parsed = parse_bytes(path, data, gate=may_have_sites)
+    if parsed is None:
+        return FileAnalysis(path, "")  # no name in it can resolve to a convolution API
     if isinstance(parsed, ParseFailure):
         return FileAnalysis(path, "", findings=(parse_failure_finding(parsed),))
     try:
@@ -69,6 +77,8 @@ def analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
 
 
 def read_and_analyze(path: str, config: Config) -> FileAnalysis:
+    from .parse import ParseFailure
+
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -86,8 +96,13 @@ def pair_findings(analyses: Iterable[FileAnalysis], config: Config) -> Tuple[Lis
 
 
 def check_files(paths: Sequence[str], config: Config,
-                probe: Optional[Callable[[List[Finding]], List[Finding]]] = None) -> Report:
-    analyses = [read_and_analyze(path, config) for path in paths]
+                probe: Optional[Callable[[List[Finding]], List[Finding]]] = None,
+                analyze: Optional[Callable[[Sequence[str]], List[FileAnalysis]]] = None) -> Report:
+    """``analyze`` replaces the serial per-file loop (see convlint.parallel)."""
+    if analyze is not None:
+        analyses = analyze(paths)
+    else:
+        analyses = [read_and_analyze(path, config) for path in paths]
     pair_found, pairs = pair_findings(analyses, config)
     findings = [f for a in analyses for f in a.findings] + pair_found
     findings = drop_suppressed(findings, {a.path: a.source for a in analyses})

@@ -8,6 +8,7 @@ its source sibling by naming convention and analyzes it once per process.
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 from typing import Iterator, Tuple
@@ -15,9 +16,11 @@ from typing import Iterator, Tuple
 from . import __version__, engine
 from .config import Config
 from .pairing import sibling_sources
+from .quickscan import may_have_sites, prefilter_text
 from .rules import all_codes
 
 _ALL = Config(select=("CNV",))
+_PREFILTER_TEXT = prefilter_text()
 
 
 @functools.lru_cache(maxsize=256)
@@ -40,8 +43,9 @@ class ConvlintChecker:
     probe = False
 
     def __init__(self, tree: object, filename: str, lines: list) -> None:
-        # `tree` is flake8's ast; convlint parses with LibCST instead, but flake8 only
-        # treats a plugin as a tree checker when it asks for `tree`.
+        # `tree` is flake8's ast (built for pyflakes anyway): it feeds the quick scan that
+        # spares LibCST every file without a convolution API in it.
+        self.tree = tree
         self.filename = filename
         self.lines = lines
 
@@ -58,7 +62,14 @@ class ConvlintChecker:
         cls.probe = bool(getattr(options, "convlint_probe", False))
 
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
-        data = "".join(self.lines).encode("utf-8", "surrogatepass")
+        # Nearly every file stops at one of the two cheap tests below, before LibCST is
+        # even imported: the plugin's cost on a tree is then a regex over its text.
+        text = "".join(self.lines)
+        if _PREFILTER_TEXT.search(text) is None:
+            return
+        if isinstance(self.tree, ast.AST) and not may_have_sites(self.tree):
+            return
+        data = text.encode("utf-8", "surrogatepass")
         analysis = engine.analyze_bytes(self.filename, data, _ALL)
         findings = list(analysis.findings)
         if analysis.sites and self.filename not in ("stdin", "-"):

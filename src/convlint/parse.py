@@ -6,10 +6,11 @@ reports as CNV900. Nothing the user wrote is imported or executed.
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -60,7 +61,8 @@ def might_contain_conv(data: bytes) -> bool:
     return PREFILTER.search(data) is not None
 
 
-def parse_bytes(path: str, data: bytes) -> Union[ParsedFile, ParseFailure]:
+def parse_bytes(path: str, data: bytes, gate: Optional[Callable[[ast.AST], bool]] = None
+                ) -> Union[ParsedFile, ParseFailure, None]:
     if len(data) > MAX_BYTES:
         return ParseFailure(path, f"file is {len(data) // (1024 * 1024)} MB, over the "
                                   f"{MAX_BYTES // (1024 * 1024)} MB limit; not analyzed")
@@ -71,13 +73,17 @@ def parse_bytes(path: str, data: bytes) -> Union[ParsedFile, ParseFailure]:
         text = decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         return ParseFailure(path, f"cannot decode source: {exc}")
-    return parse_text(path, text)
+    return parse_text(path, text, gate)
 
 
-def parse_text(path: str, text: str) -> Union[ParsedFile, ParseFailure]:
-    failure = _syntax_error(path, text)
-    if failure is not None:
-        return failure
+def parse_text(path: str, text: str, gate: Optional[Callable[[ast.AST], bool]] = None
+               ) -> Union[ParsedFile, ParseFailure, None]:
+    """LibCST module of ``text``; None when ``gate`` rejects Python's ast of it."""
+    tree = _python_ast(path, text)
+    if isinstance(tree, ParseFailure):
+        return tree
+    if gate is not None and not gate(tree):
+        return None
     try:
         module = cst.parse_module(text)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -92,10 +98,10 @@ def parse_text(path: str, text: str) -> Union[ParsedFile, ParseFailure]:
     return ParsedFile(path, text, wrapper)
 
 
-def _syntax_error(path: str, text: str) -> Optional[ParseFailure]:
+def _python_ast(path: str, text: str) -> Union[ast.AST, ParseFailure]:
     """Python's own parser gives the clearest message and line for invalid code."""
     try:
-        compile(text, path, "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
+        return compile(text, path, "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
     except SyntaxError as exc:
         return ParseFailure(path, f"syntax error: {exc.msg}", exc.lineno or 1,
                             max((exc.offset or 1) - 1, 0))
@@ -103,7 +109,6 @@ def _syntax_error(path: str, text: str) -> Optional[ParseFailure]:
         return ParseFailure(path, "expression nesting too deep to analyze")
     except ValueError as exc:
         return ParseFailure(path, f"cannot parse: {exc}")
-    return None
 
 
 def ensure_recursion_headroom() -> None:
