@@ -111,6 +111,8 @@ class Bench:
         self.env = dict(os.environ)
         self.env["PYTHONPATH"] = str(SRC)
         self.env.pop("PYTHONSTARTUP", None)
+        # An installed convlint has its bytecode compiled, like the tools in bench/.venv.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.warm_cache = work / "cache-warm"
         self._cold = 0
         self.plain_cfg = work / "flake8-plain.cfg"
@@ -209,18 +211,21 @@ def table(results: Dict[str, List[Tuple[float, float]]]) -> str:
     return "\n".join(lines)
 
 
+def sample_tree(tree: Path, step: int, root: Path) -> Path:
+    """Every ``step``-th file of ``tree`` in path order, copied with its relative path."""
+    for path in python_files(tree)[::step]:
+        target = root / path.relative_to(tree)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return root
+
+
 def scale_trees(tree: Path, work: Path) -> Dict[str, Path]:
     """1/4, 1/2 (every 4th/2nd file in path order), the tree, and two copies of it."""
-    files = python_files(tree)
     out: Dict[str, Path] = {}
     for label, step in (("1/4", 4), ("1/2", 2)):
         root = work / f"scale-{step}"
-        if not root.exists():
-            for path in files[::step]:
-                target = root / path.relative_to(tree)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)
-        out[label] = root
+        out[label] = sample_tree(tree, step, root) if not root.exists() else root
     out["1"] = tree
     double = work / "scale-x2"
     if not double.exists():
@@ -261,22 +266,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated tool names (substrings)")
     parser.add_argument("--scale", action="store_true", help="also measure cost vs tree size")
     parser.add_argument("--scale-reps", type=int, default=1)
+    parser.add_argument("--sample", type=int, default=1, metavar="K",
+                        help="lint every K-th file of the tree only (for a loaded machine: "
+                             "flake8 over all of transformers takes minutes per run)")
     parser.add_argument("--json", help="write raw timings here")
     args = parser.parse_args(argv)
 
     bin_dir = ensure_venv()
     tree = ensure_tree(args.tree)
-    files = python_files(tree)
-    lines = sum(p.read_bytes().count(b"\n") for p in files)
-    log(f"tree {tree}: {len(files)} files, {lines} lines; {args.jobs} jobs")
     with tempfile.TemporaryDirectory(prefix="convlint-bench-") as tmp:
+        if args.sample > 1:
+            tree = sample_tree(tree, args.sample, Path(tmp) / f"sample-{args.sample}")
+        files = python_files(tree)
+        lines = sum(p.read_bytes().count(b"\n") for p in files)
+        log(f"tree {tree}: {len(files)} files, {lines} lines; {args.jobs} jobs")
         bench = Bench(tree, bin_dir, Path(tmp), args.jobs)
         names = list(bench.commands())
         if args.only:
             wanted = [w.strip() for w in args.only.split(",") if w.strip()]
             names = [n for n in names if any(w in n for w in wanted)]
         results = measure(bench, names, args.reps)
-        print(f"tree: {tree} ({len(files)} files, {lines} lines), {args.reps} alternating "
+        print(f"tree: {tree}{f' (every {args.sample}th file of {args.tree or TRANSFORMERS})' if args.sample > 1 else ''} ({len(files)} files, {lines} lines), {args.reps} alternating "
               f"repetitions, -j {args.jobs}, {os.cpu_count()} cores\n")
         print(table(results))
         if args.scale:

@@ -197,3 +197,20 @@ def test_merge_sarif_cli(tmp_path, convlint_cli):
     assert {"CNV101", "CNV102"} <= codes
     bad = convlint_cli("merge-sarif", str(tmp_path / "missing.sarif"))
     assert bad.returncode == 2
+
+
+def test_fast_positions_equal_libcsts():
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from convlint.positions import resolve_positions
+
+    files, _ = engine.collect_files([str(FIXTURES), str(EXAMPLES)])
+    texts = [open(p, encoding="utf-8").read() for p in files if "CNV900" not in p]
+    texts.append("import torch\r\nx = (1,\r  2)\r\ny = '''a\r\nb'''; z = torch.conv1d(\n x, w)\n")
+    for text in texts:
+        module = cst.parse_module(text)
+        reference = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        resolve_positions(wrapper)
+        assert dict(wrapper.resolve(PositionProvider)) == reference

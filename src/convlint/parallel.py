@@ -9,7 +9,6 @@ run whose files all hit the cache never loads it.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from typing import List, Optional, Sequence, Tuple
 
 from .filecache import FileCache, StatSig, content_hash, stat_signature
@@ -29,9 +28,13 @@ def default_jobs() -> int:
 
 
 def _empty(path: str):
-    from .engine import FileAnalysis
+    global _FileAnalysis
+    if _FileAnalysis is None:
+        from .engine import FileAnalysis as _FileAnalysis
+    return _FileAnalysis(path, "")
 
-    return FileAnalysis(path, "")
+
+_FileAnalysis = None
 
 
 def _record(analysis) -> object:
@@ -83,6 +86,8 @@ def analyze_all(paths: Sequence[str], config, jobs: Optional[int] = None,
     if jobs == 1 or len(todo) < MIN_PARALLEL:
         done = _analyze_chunk(todo, config)
     else:
+        from concurrent.futures import ProcessPoolExecutor  # not needed by a warm run
+
         done = []
         chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
         with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper
+
+from .positions import resolve_positions
 
 # Files larger than this are reported, not parsed: LibCST needs ~1 KB of memory per
 # line of source and a generated 50 MB file would stall a pre-commit run.
@@ -87,7 +89,7 @@ def parse_text(path: str, text: str, gate: Optional[Callable[[ast.AST], bool]] =
     try:
         module = cst.parse_module(text)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        wrapper.resolve(PositionProvider)
+        resolve_positions(wrapper)  # = wrapper.resolve(PositionProvider), twice as fast
     except cst.ParserSyntaxError as exc:
         return ParseFailure(path, f"LibCST cannot parse this file: {exc.message}",
                             exc.raw_line, max(exc.raw_column, 0))

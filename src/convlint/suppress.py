@@ -29,5 +29,13 @@ def is_suppressed(finding: Finding, lines: Sequence[str]) -> bool:
 
 
 def drop_suppressed(findings: Sequence[Finding], sources: Dict[str, str]) -> List[Finding]:
-    lines_by_path = {path: text.splitlines() for path, text in sources.items()}
-    return [f for f in findings if not is_suppressed(f, lines_by_path.get(f.path, ()))]
+    # Only the files that have findings are split: a large tree has a few.
+    lines_by_path: Dict[str, List[str]] = {}
+    kept = []
+    for f in findings:
+        lines = lines_by_path.get(f.path)
+        if lines is None:
+            lines = lines_by_path[f.path] = sources.get(f.path, "").splitlines()
+        if not is_suppressed(f, lines):
+            kept.append(f)
+    return kept
