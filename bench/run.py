@@ -87,8 +87,11 @@ def python_files(tree: Path) -> List[Path]:
 
 # --- running ---------------------------------------------------------------------------------
 
-def run_once(argv: Sequence[str], env: Dict[str, str], cwd: Path) -> Tuple[float, float, int]:
-    """(wall seconds, peak RSS MB, exit status) of one run, output discarded."""
+def run_once(argv: Sequence[str], env: Dict[str, str], cwd: Path) -> Tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, CPU seconds) of one run, output discarded.
+
+    CPU is user + system of the process and every worker it waited for: on a machine
+    shared with other work it moves far less than wall time does."""
     start = time.perf_counter()
     with open(os.devnull, "wb") as null:
         process = subprocess.Popen(list(argv), stdout=null, stderr=subprocess.PIPE, env=env,
@@ -99,7 +102,7 @@ def run_once(argv: Sequence[str], env: Dict[str, str], cwd: Path) -> Tuple[float
     err = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
     if process.returncode not in (0, 1):
         log(f"  ! {' '.join(argv[:4])}... exited {process.returncode}: {err[-400:]}")
-    return wall, usage.ru_maxrss / 1024.0, process.returncode
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
 
 
 class Bench:
@@ -168,36 +171,45 @@ class Bench:
         run_once(self.convlint("-j", str(self.jobs)), env, ROOT)
 
 
-def measure(bench: Bench, names: Sequence[str], reps: int) -> Dict[str, List[Tuple[float, float]]]:
+Run = Tuple[float, float, float]  # wall s, peak RSS MB, CPU s
+
+
+def measure(bench: Bench, names: Sequence[str], reps: int) -> Dict[str, List[Run]]:
     cmds = bench.commands()
     names = [n for n in names if n in cmds]
-    results: Dict[str, List[Tuple[float, float]]] = {n: [] for n in names}
+    results: Dict[str, List[Run]] = {n: [] for n in names}
     bench.prime()
     for rep in range(reps):
         order = names[rep % len(names):] + names[:rep % len(names)]
         for name in order:
             argv, env = cmds[name]
-            wall, rss, _ = run_once(argv, env(), ROOT)
-            results[name].append((wall, rss))
-            log(f"  rep {rep + 1}/{reps} {name:<34} {wall:8.2f} s {rss:8.1f} MB")
+            wall, rss, cpu = run_once(argv, env(), ROOT)
+            results[name].append((wall, rss, cpu))
+            log(f"  rep {rep + 1}/{reps} {name:<34} {wall:8.2f} s {cpu:8.2f} cpu-s {rss:8.1f} MB")
     return results
 
 
-def table(results: Dict[str, List[Tuple[float, float]]]) -> str:
-    med = {n: statistics.median(w for w, _ in runs) for n, runs in results.items() if runs}
-    lines = ["| tool | median s | runs (s) | peak RSS MB |", "|---|---:|---|---:|"]
+def table(results: Dict[str, List[Run]]) -> str:
+    med = {n: statistics.median(r[0] for r in runs) for n, runs in results.items() if runs}
+    cpu = {n: statistics.median(r[2] for r in runs) for n, runs in results.items() if runs}
+    lines = ["| tool | median wall s | runs wall (s) | median CPU s | peak RSS MB |",
+             "|---|---:|---|---:|---:|"]
     for name, runs in results.items():
-        walls = ", ".join(f"{w:.2f}" for w, _ in runs)
-        lines.append(f"| {name} | {med[name]:.2f} | {walls} | {max(r for _, r in runs):.0f} |")
+        walls = ", ".join(f"{r[0]:.2f}" for r in runs)
+        lines.append(f"| {name} | {med[name]:.2f} | {walls} | {cpu[name]:.2f} | "
+                     f"{max(r[1] for r in runs):.0f} |")
     lines.append("")
-    lines.append("| ratio | value | target |")
-    lines.append("|---|---:|---:|")
+    lines.append("| ratio | wall | CPU | target |")
+    lines.append("|---|---:|---:|---:|")
 
     def ratio(label: str, a: str, b: str, target: str, minus_one: bool = False) -> None:
-        if a in med and b in med and med[b] > 0:
-            value = med[a] / med[b] - (1 if minus_one else 0)
-            shown = f"{value:+.1%}" if minus_one else f"{value:.2f}"
-            lines.append(f"| {label} | {shown} | {target} |")
+        if a in med and b in med and med[b] > 0 and cpu[b] > 0:
+            values = [med[a] / med[b], cpu[a] / cpu[b]]
+            if minus_one:
+                shown = [f"{v - 1:+.1%}" for v in values]
+            else:
+                shown = [f"{v:.2f}" for v in values]
+            lines.append(f"| {label} | {shown[0]} | {shown[1]} | {target} |")
 
     ratio("convlint cold / flake8 --select=B", "convlint cold", "flake8 --select=B (bugbear)", "<= 1.0")
     ratio("convlint cold / TorchFix", "convlint cold", "torchfix", "<= 0.25")
@@ -207,7 +219,7 @@ def table(results: Dict[str, List[Tuple[float, float]]]) -> str:
     ratio("convlint cold / ruff", "convlint cold", "ruff check", "(info)")
     if results.get("convlint cold"):
         lines.append(f"| convlint peak RSS (largest process) | "
-                     f"{max(r for _, r in results['convlint cold']):.0f} MB | <= 500 MB |")
+                     f"{max(r[1] for r in results['convlint cold']):.0f} MB | | <= 500 MB |")
     return "\n".join(lines)
 
 
@@ -240,20 +252,22 @@ def measure_scale(bench: Bench, reps: int) -> str:
     sizes = {label: sum(p.read_bytes().count(b"\n") for p in python_files(root))
              for label, root in trees.items()}
     walls: Dict[str, List[float]] = {label: [] for label in trees}
+    cpus: Dict[str, List[float]] = {label: [] for label in trees}
     for rep in range(reps):
         for label, root in trees.items():
             argv = [sys.executable, "-m", "convlint", "check", "--no-probe", "--exit-zero",
                     "--no-cache", "--format", "json", "-j", str(bench.jobs), str(root)]
-            wall, _, _ = run_once(argv, bench.env, ROOT)
+            wall, _, cpu = run_once(argv, bench.env, ROOT)
             walls[label].append(wall)
-            log(f"  scale rep {rep + 1}/{reps} {label:>4}: {wall:.2f} s")
-    base = statistics.median(walls["1"])
-    lines = ["| tree | lines | median s | s per 100k lines | relative to 1x |",
-             "|---|---:|---:|---:|---:|"]
+            cpus[label].append(cpu)
+            log(f"  scale rep {rep + 1}/{reps} {label:>4}: {wall:.2f} s {cpu:.2f} cpu-s")
+    base, base_cpu = statistics.median(walls["1"]), statistics.median(cpus["1"])
+    lines = ["| tree | lines | median wall s | wall s per 100k lines | wall vs 1x | "
+             "median CPU s | CPU vs 1x |", "|---|---:|---:|---:|---:|---:|---:|"]
     for label in trees:
-        m = statistics.median(walls[label])
+        m, c = statistics.median(walls[label]), statistics.median(cpus[label])
         lines.append(f"| {label} | {sizes[label]} | {m:.2f} | {m / sizes[label] * 1e5:.2f} | "
-                     f"{m / base:.2f} |")
+                     f"{m / base:.2f} | {c:.2f} | {c / base_cpu:.2f} |")
     return "\n".join(lines)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Dict, Optional, Tuple
@@ -121,6 +120,8 @@ class FileCache:
         entries = self.entries
         if keep is not None and len(entries) > MAX_ENTRIES:
             entries = {p: e for p, e in entries.items() if p in keep}
+        import tempfile  # only a run that analyzed something writes (tempfile pulls shutil, lzma)
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".pickle")
