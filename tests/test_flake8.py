@@ -51,3 +51,31 @@ def test_libcst_failure_is_cnv900_and_does_not_abort_flake8(tmp_path):
     assert "Traceback" not in result.stderr
     assert "a.py:4:9: CNV102" in result.stdout
     assert "b.py:" in result.stdout and "CNV900 LibCST cannot parse this file" in result.stdout
+
+
+def _seed_project(tmp_path, flake8_config):
+    for name in ("seed_torch.py", "seed_tf.py"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    (tmp_path / ".flake8").write_text(flake8_config)
+    return tmp_path
+
+
+def test_flake8_config_file_selects_ignores_and_sets_convlint_options(tmp_path):
+    project = _seed_project(tmp_path, "[flake8]\nselect = CNV\n")
+    result = flake8(".", cwd=project)
+    assert result.returncode == 1 and "./seed_tf.py:24:7: CNV101 groups dropped" in result.stdout
+    # flake8's own per-file-ignores and noqa apply to convlint's codes.
+    project = _seed_project(tmp_path, "[flake8]\nselect = CNV\nper-file-ignores =\n"
+                                      "    seed_tf.py: CNV101\n")
+    assert flake8(".", cwd=project).returncode == 0
+    # The plugin's options are read from the config file the flake8 way.
+    project = _seed_project(tmp_path, "[flake8]\nselect = CNV\nconvlint-reference = tensorflow\n")
+    assert flake8(".", cwd=project).returncode == 0  # torch is now the port: no CNV101
+    bad = flake8("--convlint-reference=mxnet", ".", cwd=project)
+    assert bad.returncode != 0 and "invalid choice: 'mxnet'" in bad.stderr
+    project = _seed_project(tmp_path, "[flake8]\nselect = CNV\n")
+    port = project / "seed_tf.py"
+    port.write_text(port.read_text().replace('"VALID")\n', '"VALID")  # noqa:CNV101\n', 1))
+    assert flake8(".", cwd=project).returncode == 0
+    port.write_text(port.read_text().replace("# noqa:CNV101", "# noqa: CNV102"))
+    assert flake8(".", cwd=project).returncode == 1  # another code does not silence it

@@ -38,3 +38,37 @@ def test_hook_fails_on_the_seed_and_passes_on_a_correct_port(tmp_path):
     passing = _try_repo(project)
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "Passed" in passing.stdout
+
+
+def _try_hook(project, hook):
+    return subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook,
+                           "--all-files", "--color=never"], cwd=project, capture_output=True,
+                          text=True, timeout=900)
+
+
+def test_fix_hook_rewrites_the_seed_filter_and_a_second_run_is_clean(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    _git("init", "-q", cwd=project)
+    for name in ("seed_torch.py", "seed_tf.py"):
+        shutil.copy(EXAMPLES / name, project / name)
+    _git("add", ".", cwd=project)
+    before = (project / "seed_tf.py").read_text()
+    assert "tf.ones([kernel_size, in_channels, out_channels])" in before
+
+    fixing = _try_hook(project, "convlint-fix")
+    # pre-commit fails a hook that modified files, even when nothing is left to report.
+    assert fixing.returncode == 1, fixing.stdout + fixing.stderr
+    assert "files were modified by this hook" in fixing.stdout
+    after = (project / "seed_tf.py").read_text()
+    assert "tf.ones([kernel_size, 1, out_channels])" in after
+    assert after.replace("[kernel_size, 1, out_channels]",
+                         "[kernel_size, in_channels, out_channels]") == before
+    assert (project / "seed_torch.py").read_text() == (EXAMPLES / "seed_torch.py").read_text()
+
+    _git("add", ".", cwd=project)
+    for hook in ("convlint-fix", "convlint"):
+        again = _try_hook(project, hook)
+        assert again.returncode == 0, hook + again.stdout + again.stderr
+        assert "Passed" in again.stdout
+    assert (project / "seed_tf.py").read_text() == after

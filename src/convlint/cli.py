@@ -6,13 +6,16 @@ Exit status: 0 no findings (or nothing to check), 1 findings, 2 usage or interna
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from . import __version__, engine
+from . import __version__, config_file, engine
 from .config import Config, known_prefix
+from .config_file import FRAMEWORKS, ConfigError
 from .report import FORMATTERS
+from .report.text import position
 from .rules import all_codes
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -46,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep findings whose probe did not reproduce a difference")
     check.add_argument("--exit-zero", action="store_true",
                        help="exit 0 even when there are findings")
+    _add_integration_options(check)
     add_performance_options(check)
 
     merge = sub.add_parser("merge-sarif", help="merge the SARIF logs of --shard runs into one")
@@ -55,6 +59,29 @@ def build_parser() -> argparse.ArgumentParser:
     rule = sub.add_parser("rule", help="show the documentation of one rule")
     rule.add_argument("code")
     return parser
+
+
+def _add_integration_options(check: argparse.ArgumentParser) -> None:
+    check.add_argument("--config", metavar="PATH",
+                       help="read [tool.convlint] from this file instead of discovering "
+                            "pyproject.toml from the current directory upward")
+    check.add_argument("--isolated", action="store_true",
+                       help="ignore every configuration file")
+    check.add_argument("--probe", action="store_true",
+                       help="run probes even if the configuration turns them off")
+    check.add_argument("--probe-timeout", type=float, metavar="SECONDS",
+                       help="seconds one probe may take (imports excluded)")
+    check.add_argument("--reference", choices=FRAMEWORKS,
+                       help="the framework ported from (default: torch)")
+    check.add_argument("--fix", action="store_true",
+                       help="apply the fixes of mechanical findings in place (with probes "
+                            "on, only fixes whose probe matched the source)")
+    check.add_argument("--diff", action="store_true",
+                       help="print the fixes as a unified diff instead of writing them; "
+                            "exit 1 if there is any")
+    check.add_argument("--report-unused-suppressions", action="store_true",
+                       help="list `# noqa: CNV...` and `# convlint: ignore` comments that "
+                            "suppressed nothing (on stderr; exit 1 if any)")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -84,14 +111,74 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     files, missing = engine.collect_files(args.paths)
     if missing:
         parser.error("no such file or directory: " + ", ".join(missing))
-    config = Config(select=tuple(args.select), extend_select=tuple(args.extend_select),
-                    ignore=tuple(args.ignore), probe=not args.no_probe,
-                    show_unconfirmed=args.show_unconfirmed)
+    try:
+        config = _config(args)
+    except ConfigError as exc:
+        print(f"convlint: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    files = [f for f in files if not config.excluded(f)]
     files = shard_files(args, files, config, parser)
+    if args.fix or args.diff:
+        return _fix(args, files, config)
     report = engine.check_files(files, config, probe=_probe_stage(config),
                                 analyze=analyzer(args, config))
     sys.stdout.write(FORMATTERS[args.format](report.findings, report.files_checked))
-    if report.findings and not args.exit_zero:
+    unused = _print_unused(report) if args.report_unused_suppressions else 0
+    if (report.findings or unused) and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _config(args: argparse.Namespace) -> Config:
+    """[tool.convlint] (see convlint.config_file) under the command line's options."""
+    settings = config_file.settings_for(args.config, isolated=args.isolated)
+    probe = True if args.probe else (False if args.no_probe else None)
+    config = config_file.merge(
+        settings, select=args.select, extend_select=args.extend_select, ignore=args.ignore,
+        probe=probe, probe_timeout=args.probe_timeout, reference=args.reference,
+        show_unconfirmed=True if args.show_unconfirmed else None)
+    if config.probe_timeout is not None and (args.probe_timeout is not None
+                                             or "CONVLINT_PROBE_TIMEOUT" not in os.environ):
+        # The probe stage and its workers read the timeout from the environment.
+        os.environ["CONVLINT_PROBE_TIMEOUT"] = f"{config.probe_timeout:g}"
+    return config
+
+
+def _print_unused(report: engine.Report) -> int:
+    for item in report.unused_suppressions:
+        where = position(item.path, item.line, item.column, item.cell)
+        print(f"{where}: {item.name}: {item.message}", file=sys.stderr)
+    return len(report.unused_suppressions)
+
+
+def _fix(args: argparse.Namespace, files: List[str], config: Config) -> int:
+    from . import fix
+
+    probe = _probe_stage(config)
+    last: List[engine.Report] = []
+
+    def check():
+        last.append(engine.check_files(files, config, probe=probe))
+        return last[-1].findings
+
+    outcome = fix.run(check, probes=config.probe, write=not args.diff, paths=files)
+    for result in outcome.results:
+        if result.error:
+            print(f"convlint: not fixed: {result.path}: {result.error}", file=sys.stderr)
+    if args.diff:
+        sys.stdout.write("".join(outcome.diffs))
+        n = sum(len(r.applied) for r in outcome.results if r.changed)
+        print(f"convlint: {n} fix{'es' if n != 1 else ''} would be applied to "
+              f"{len(outcome.diffs)} file{'s' if len(outcome.diffs) != 1 else ''}",
+              file=sys.stderr)
+        return EXIT_FINDINGS if outcome.diffs and not args.exit_zero else EXIT_CLEAN
+    report = last[-1]
+    sys.stdout.write(FORMATTERS[args.format](outcome.findings, report.files_checked))
+    changed = outcome.changed_paths
+    print(f"convlint: fixed {outcome.fixed_count} finding{'s' if outcome.fixed_count != 1 else ''}"
+          f" in {len(changed)} file{'s' if len(changed) != 1 else ''}", file=sys.stderr)
+    unused = _print_unused(report) if args.report_unused_suppressions else 0
+    if (outcome.findings or unused) and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 

@@ -6,8 +6,11 @@ unless a select entry is more specific (``--select CNV101 --ignore CNV1`` keeps 
 
 from __future__ import annotations
 
+import fnmatch
+import os
 from dataclasses import dataclass
-from typing import Tuple
+from pathlib import PurePosixPath
+from typing import Optional, Tuple
 
 from .rules import all_codes
 
@@ -25,6 +28,26 @@ class Config:
     # Explicit pairing, from [tool.convlint] port-map: (port "path::name", source
     # "path::name") entries, paths relative to the project root; see convlint.pairing.
     port_map: Tuple[Tuple[str, str], ...] = ()
+    # From [tool.convlint] (see convlint.config_file): (glob, codes) pairs and globs,
+    # matched against paths relative to project_root (the config file's directory).
+    per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
+    exclude: Tuple[str, ...] = ()
+    probe_timeout: Optional[float] = None
+    project_root: Optional[str] = None
+
+    def enabled_at(self, code: str, path: str) -> bool:
+        """``enabled`` plus the per-file ignores that match ``path``."""
+        if not self.enabled(code):
+            return False
+        if not self.per_file_ignores:
+            return True
+        rel = project_relative(path, self.project_root)
+        return not any(code.startswith(c) for pattern, codes in self.per_file_ignores
+                       if path_matches(rel, pattern) for c in codes)
+
+    def excluded(self, path: str) -> bool:
+        rel = project_relative(path, self.project_root)
+        return any(path_matches(rel, pattern) for pattern in self.exclude)
 
     def enabled(self, code: str) -> bool:
         selectors = self.select + self.extend_select
@@ -45,3 +68,28 @@ _DEFAULTS = {code: default for code, _, _, default, _, _ in all_codes()}
 
 def known_prefix(selector: str) -> bool:
     return any(code.startswith(selector) for code in _DEFAULTS)
+
+
+def project_relative(path: str, root: Optional[str]) -> str:
+    """POSIX path of ``path`` relative to ``root`` (or the working directory)."""
+    base = os.path.abspath(root or os.getcwd())
+    try:
+        rel = os.path.relpath(os.path.abspath(path), base)
+    except ValueError:  # another drive on Windows
+        rel = os.path.abspath(path)
+    return PurePosixPath(*rel.split(os.sep)).as_posix()
+
+
+def path_matches(rel: str, pattern: str) -> bool:
+    """ruff-like globs: a pattern matches the path, one of its parent directories, or
+    (without a ``/``) any single component, so ``legacy`` and ``gen_*.py`` work anywhere."""
+    pattern = pattern.strip().rstrip("/")
+    if pattern.startswith("./"):
+        pattern = pattern[2:]
+    if not pattern:
+        return False
+    parts = rel.split("/")
+    if "/" not in pattern:
+        return any(fnmatch.fnmatchcase(part, pattern) for part in parts)
+    return any(fnmatch.fnmatchcase("/".join(parts[:i]), pattern)
+               for i in range(1, len(parts) + 1))

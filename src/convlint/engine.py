@@ -8,7 +8,7 @@ yields one CNV900 finding and never hides the findings of the others.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import rules
@@ -16,7 +16,8 @@ from .config import Config
 from .findings import Finding
 from .pairing import Pair, pair_across
 from .spec import Site
-from .suppress import drop_suppressed
+from .suppress import UnusedSuppression, filter_suppressed
+from . import notebook
 
 if TYPE_CHECKING:
     from .parse import ParseFailure
@@ -34,6 +35,8 @@ class FileAnalysis:
     source: str
     sites: Tuple[Site, ...] = ()
     findings: Tuple[Finding, ...] = ()  # site rules and CNV900; pair rules come later
+    # The file's suppression comments when already found (convlint.parallel), else None.
+    suppressions: Optional[Tuple[object, ...]] = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Report:
     findings: Tuple[Finding, ...]
     files_checked: int
     pairs: Tuple[Pair, ...] = field(default=(), compare=False)
+    # Suppression comments that matched no finding (--report-unused-suppressions).
+    unused_suppressions: Tuple[UnusedSuppression, ...] = field(default=(), compare=False)
 
 
 def parse_failure_finding(failure: "ParseFailure") -> Finding:
@@ -85,13 +90,28 @@ def read_and_analyze(path: str, config: Config) -> FileAnalysis:
     except OSError as exc:
         failure = ParseFailure(path, f"cannot read file: {exc.strerror or exc}")
         return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
+    return analyze_data(path, data, config)
+
+
+def analyze_data(path: str, data: bytes, config: Config) -> FileAnalysis:
+    """The bytes of a .py file or a notebook (by its path), analyzed."""
+    from .parse import ParseFailure
+
+    if notebook.is_notebook(path):
+        source = notebook.read_source(data)
+        if isinstance(source, notebook.NotebookError):
+            failure = ParseFailure(path, str(source), source.line)
+            return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
+        analysis = analyze_bytes(path, source.encode("utf-8"), config)
+        # A CNV900 in a cell still needs the cell markers to be located.
+        return analysis if analysis.source else replace(analysis, source=source)
     return analyze_bytes(path, data, config)
 
 
 def pair_findings(analyses: Iterable[FileAnalysis], config: Config) -> Tuple[List[Finding], List[Pair]]:
     files: Dict[str, Sequence[Site]] = {a.path: a.sites for a in analyses if a.sites}
     pairs = pair_across(files, lambda s: s.spec.framework == config.reference,
-                        lambda s: s.spec.framework != config.reference)
+                        lambda s: s.spec.framework != config.reference, config.port_map)
     return rules.run_pair_rules(pairs, config.enabled), pairs
 
 
@@ -105,16 +125,20 @@ def check_files(paths: Sequence[str], config: Config,
         analyses = [read_and_analyze(path, config) for path in paths]
     pair_found, pairs = pair_findings(analyses, config)
     findings = [f for a in analyses for f in a.findings] + pair_found
-    findings = drop_suppressed(findings, {a.path: a.source for a in analyses})
-    findings = [f for f in findings if config.enabled(f.code)]
+    sources = {a.path: a.source for a in analyses}
+    known = {a.path: a.suppressions for a in analyses if a.suppressions is not None}
+    findings, unused = filter_suppressed(findings, sources, known)
+    findings = [f for f in findings if config.enabled_at(f.code, f.path)]
     if probe is not None:
         findings = probe(findings)
     findings.sort(key=lambda f: f.sort_key)
-    return Report(tuple(findings), len(paths), tuple(pairs))
+    findings = notebook.map_findings(findings, sources)
+    unused = notebook.map_unused(unused, sources)
+    return Report(tuple(findings), len(paths), tuple(pairs), tuple(unused))
 
 
 def collect_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
-    """Expand directories to their .py files (sorted); returns (files, missing paths)."""
+    """Expand directories to their .py and .ipynb files (sorted); returns (files, missing paths)."""
     files: List[str] = []
     missing: List[str] = []
     for path in paths:
@@ -134,5 +158,5 @@ def _walk(root: str) -> List[str]:
     for directory, dirs, names in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info"))
         out.extend(os.path.join(directory, n) for n in sorted(names)
-                   if n.endswith(".py") and os.path.isfile(os.path.join(directory, n)))
+                   if n.endswith((".py", notebook.SUFFIX)) and os.path.isfile(os.path.join(directory, n)))
     return out

@@ -34,7 +34,9 @@ StatSig = Tuple[int, int, int, int]
 Entry = Tuple[StatSig, str, object]  # (stat signature, content sha256, record)
 
 # Config fields that do not change what analyzing one file produces.
-_NOT_PER_FILE = frozenset({"probe", "show_unconfirmed"})
+# (exclude and per-file-ignores are applied outside the per-file analysis too, but
+# keeping them in the key costs only misses.)
+_NOT_PER_FILE = frozenset({"probe", "show_unconfirmed", "probe_timeout"})
 
 
 def default_directory() -> Path:

@@ -21,6 +21,7 @@ class Related:
     line: int
     column: int
     message: str
+    cell: Optional[int] = None  # notebook cell (1-based); line is then the line in the cell
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Edit:
     end_line: int
     end_column: int
     replacement: str
+    cell: Optional[int] = None  # in a notebook: the cell; lines count within it
 
 
 @dataclass(frozen=True)
@@ -65,16 +67,31 @@ class Finding:
     probe: Optional[ProbeResult] = None
     # The sites (or the source/port pair) the finding is about, for the probe planner.
     evidence: Tuple[object, ...] = field(default=(), compare=False, repr=False)
+    # In a notebook: the cell (1-based, every cell counted), and line is the line in it.
+    cell: Optional[int] = None
 
     def with_probe(self, probe: ProbeResult) -> "Finding":
         return replace(self, probe=probe)
 
     @property
     def sort_key(self) -> tuple:
-        return (self.path, self.line, self.column, self.code)
+        return (self.path, self.cell or 0, self.line, self.column, self.code)
 
     def to_json(self) -> dict:
-        """The element of the JSON contract in shared/hazards.md."""
+        """The element of the JSON contract in shared/hazards.md, plus ``cell`` (as in
+        ruff's JSON) for findings and related sites in a notebook."""
+        out = self._contract_json()
+        if self.cell is not None:
+            out["cell"] = self.cell
+        for related, entry in zip(self.related, out["related"]):
+            if related.cell is not None:
+                entry["cell"] = related.cell
+        for edit, entry in zip(self.fix.edits if self.fix else (), (out["fix"] or {}).get("edits", ())):
+            if edit.cell is not None:
+                entry["cell"] = edit.cell
+        return out
+
+    def _contract_json(self) -> dict:
         return {
             "code": self.code,
             "name": self.name,

@@ -21,7 +21,8 @@ from libcst.metadata import PositionProvider
 from .apis import ApiSpec
 from .parse import ParsedFile
 from .sites import FileIndex, RawSite, default_of
-from .spec import NCL, NLC, ConvSpec, Padding, Site, Span, TensorFact, UNKNOWN_PADDING
+from .spec import (NCL, NLC, ChainStep, ConvSpec, Crop, PadFact, Padding, Site, Span,
+                   TensorFact, UNKNOWN_PADDING, ViewChain)
 
 
 class _Unknown:
@@ -52,6 +53,14 @@ class LayerValue:
 
     spec: ConvSpec
     site_label: str
+    order: int = -1  # the construction site's index, to record its applications
+
+
+@dataclass(frozen=True)
+class _PadLayer:
+    """A pad layer instance (keras ZeroPadding1D, torch nn.ConstantPad1d...): a PadFact."""
+
+    pad: PadFact
 
 
 @dataclass(eq=False)
@@ -101,11 +110,22 @@ class _Env:
         for name in set(self.values) | set(other.values):
             mine, theirs = self.values.get(name, UNKNOWN), other.values.get(name, UNKNOWN)
             if mine != theirs or type(mine) is not type(theirs):
-                self.values[name] = UNKNOWN
+                self.values[name] = _join_layouts(mine, theirs)
+            elif isinstance(mine, TensorFact) and mine.chain != theirs.chain:  # type: ignore
+                self.values[name] = replace(mine, chain=None)  # one edit would fix one branch
             self.deps[name] = self.deps.get(name, frozenset()) | other.deps.get(name, frozenset())
 
 
 _BUILTIN_CONSTANTS = {"True": True, "False": False, "None": None}
+
+
+def _join_layouts(a: object, b: object) -> object:
+    """One branch learned a tensor's data layout, the other did not: keep the rest."""
+    if isinstance(a, TensorFact) and isinstance(b, TensorFact) and \
+            replace(a, axes=None) == replace(b, axes=None):
+        return replace(a, axes=None)
+    return UNKNOWN
+
 
 # Tensor constructors whose shape is given by their arguments.
 _SHAPE_CONSTRUCTORS = {
@@ -133,7 +153,7 @@ _PASS_THROUGH = {
     "tensorflow.constant": "tensorflow", "tensorflow.convert_to_tensor": "tensorflow",
     "tensorflow.Variable": "tensorflow", "tensorflow.identity": "tensorflow",
     "jax.numpy.asarray": "jax", "jax.numpy.array": "jax", "keras.ops.convert_to_tensor": "keras",
-    "torch.nn.Parameter": "torch",
+    "torch.nn.Parameter": "torch", "flax.nnx.Param": "flax",
 }
 _SAME_TENSOR_METHODS = {"contiguous", "detach", "cpu", "numpy", "float", "clone", "double",
                         "half", "to", "requires_grad_", "astype", "copy", "cuda", "data"}
@@ -177,7 +197,7 @@ def _tensor(framework: Optional[str], shape: Optional[Sequence[Optional[int]]],
 
 def _permute(fact: TensorFact, perm: Sequence[object], text: str) -> object:
     if fact.shape is None:
-        return replace(fact, views=fact.views + (text,))
+        return replace(fact, views=fact.views + (text,), pads=_permute_pads(fact.pads, perm))
     rank = len(fact.shape)
     if len(perm) != rank or not all(_is_int(p) for p in perm):
         return UNKNOWN
@@ -187,7 +207,24 @@ def _permute(fact: TensorFact, perm: Sequence[object], text: str) -> object:
     shape = tuple(fact.shape[p] for p in norm)
     axes = None if fact.axes is None else "".join(fact.axes[p] for p in norm)
     spans = None if fact.dim_spans is None else tuple(fact.dim_spans[p] for p in norm)
-    return TensorFact(fact.framework, shape, axes, fact.origin, fact.views + (text,), spans)
+    return TensorFact(fact.framework, shape, axes, fact.origin, fact.views + (text,), spans,
+                      _permute_pads(fact.pads, perm))
+
+
+def _permute_pads(pads: Tuple[PadFact, ...], perm: Sequence[object]) -> Tuple[PadFact, ...]:
+    """Pads follow their axis through a permutation (axes counted from the end)."""
+    if not pads:
+        return pads
+    rank = len(perm)
+    if not all(_is_int(p) for p in perm) or sorted(p % rank for p in perm) != list(range(rank)):
+        return (_UNKNOWN_PAD,)
+    where = {p % rank: new for new, p in enumerate(perm)}  # type: ignore[operator]
+    out = []
+    for pad in pads:
+        if pad.axis == 0 or -pad.axis > rank:
+            return (_UNKNOWN_PAD,)
+        out.append(replace(pad, axis=where[rank + pad.axis] - rank))
+    return tuple(out)
 
 
 def _reshape(fact: TensorFact, dims: Sequence[object], text: str) -> TensorFact:
@@ -198,11 +235,32 @@ def _reshape(fact: TensorFact, dims: Sequence[object], text: str) -> TensorFact:
         if known and total % known == 0:
             shape[shape.index(-1)] = total // known
     shape = [None if d == -1 else d for d in shape]
-    axes = None
-    if fact.axes is not None:
+    axes = _swapped_data_axes(fact, shape)
+    if axes is None and fact.axes is not None:
         # A reshape keeps the order only when it adds or drops size-1 axes (catalog F5).
         axes = _reshape_axes(fact, shape)
-    return TensorFact(fact.framework, tuple(shape), axes, fact.origin, fact.views + (text,))
+    return TensorFact(fact.framework, tuple(shape), axes, fact.origin, fact.views + (text,),
+                      pads=(_UNKNOWN_PAD,) if fact.pads else ())
+
+
+# Data axes of a tensor whose channel and length axes a reshape "swapped": the shape of
+# the other layout, the values scrambled (catalog L02). Lower case marks scrambled axes.
+# Layout facts the rules read live in convlint.layouts, which does not need LibCST.
+from .layouts import SCRAMBLED_NCL, SCRAMBLED_NLC, input_data_layout  # noqa: E402,F401
+
+
+def _swapped_data_axes(fact: TensorFact, shape: Sequence[Optional[int]]) -> Optional[str]:
+    axes = fact.axes
+    if axes is None and fact.origin.startswith("torch."):
+        axes = NCL  # a tensor torch made: the torch data layout unless shown otherwise
+    if axes not in (NCL, NLC) or fact.shape is None or len(shape) != 3:
+        return None
+    n, a, b = fact.shape
+    if a is None or b is None or a == b or tuple(shape[1:]) != (b, a):
+        return None
+    if shape[0] is not None and n is not None and shape[0] != n:
+        return None
+    return SCRAMBLED_NCL if axes == NCL else SCRAMBLED_NLC
 
 
 def _reshape_axes(fact: TensorFact, shape: Sequence[Optional[int]]) -> str:
@@ -225,6 +283,16 @@ class _Inference:
         self.done: Dict[int, Site] = {}
         self.layers: Dict[int, LayerValue] = {}
         self.deferred: List[Tuple[cst.FunctionDef, Optional[_ClassContext]]] = []
+        # Keras' global image_data_format as set by the file (catalog L06): the value
+        # (None when not a constant) and the call's span; once set, it stays for the file.
+        self.image_data_format: Tuple[Optional[str], Optional[Span]] = ("channels_last", None)
+        # origin label of a conv's output -> the site's order (None when ambiguous).
+        self.conv_outputs: Dict[str, Optional[int]] = {}
+        # Kernels written into flax params dicts ({'params': {...: {'kernel': k}}}).
+        self.flax_kernels: List[TensorFact] = []
+        self.has_flax = any(s.api.framework == "flax" for s in index.sites)
+        # The tensor each chain-forming node last evaluated to (see ``chained``).
+        self.chain_facts: Dict[cst.CSTNode, TensorFact] = {}
 
     # --- driver ------------------------------------------------------------------------
     def run(self) -> List[Site]:
@@ -241,6 +309,7 @@ class _Inference:
         for raw in self.raw_by_node.values():
             if raw.order not in self.done:
                 self.site_value(raw, _Env(globals_env))
+        self.link_flax_kernels()
         return [self.done[k] for k in sorted(self.done)]
 
     def exec_function(self, func: cst.FunctionDef, globals_env: _Env,
@@ -294,6 +363,9 @@ class _Inference:
             return
         if isinstance(stmt, (cst.For, cst.While)):
             assigned = _assigned_names(stmt)
+            # A tensor only written element-wise in the loop (a filter filled block by
+            # block) keeps its shape; its views record how it was indexed (catalog G05).
+            filled = self.element_filled(stmt, assigned, env)
             for name in assigned:
                 env.set(name, UNKNOWN)
             if isinstance(stmt, cst.For):
@@ -303,6 +375,8 @@ class _Inference:
                 self.exec_block(stmt.orelse.body.body, env, context)
             for name in assigned:
                 env.set(name, UNKNOWN)
+            for name, (fact, deps) in filled.items():
+                env.set(name, fact, deps)
             return
         if isinstance(stmt, (cst.With,)):
             for item in stmt.items:
@@ -370,6 +444,8 @@ class _Inference:
             for alias in small.names if not isinstance(small.names, cst.ImportStar) else ():
                 local = alias.evaluated_alias or alias.evaluated_name.split(".")[0]
                 env.set(local, _MODULE)
+        if self.has_flax:
+            self.collect_flax_kernels(small, env)
         self.sweep(small, env)
 
     def assign(self, target: cst.BaseExpression, value: object, env: _Env,
@@ -391,15 +467,137 @@ class _Inference:
             # the tensor holds is no longer what its constructor made.
             current = env.get(target.value.value)
             if isinstance(current, TensorFact):
-                env.set(target.value.value, replace(current, views=current.views + ("setitem",)),
+                views = current.views + ("setitem",) + self.setitem_pattern([target], env)
+                env.set(target.value.value, replace(current, views=views),
                         env.deps_of(target.value.value) | deps)
         elif isinstance(target, cst.Attribute):
+            if self.attribute_sink(target, value, env):
+                return
             owner = self.eval(target.value, env)
             if isinstance(owner, _SelfValue):
                 attrs = owner.context.attrs
                 name = target.attr.value
                 previous = attrs.get(name, value)
                 attrs[name] = value if previous == value else UNKNOWN
+
+    # --- weight-transfer sinks (catalog 4.1 item 5) ---------------------------------------
+    def sink(self, layer: LayerValue, fact: TensorFact) -> None:
+        """The kernel of ``layer`` is now ``fact``: its site describes the transferred weight."""
+        site = self.done.get(layer.order)
+        if site is not None:
+            self.done[layer.order] = replace(site, spec=replace(site.spec, weight=fact))
+
+    def call_sink(self, func: cst.Attribute, args: List[cst.Arg], env: _Env) -> bool:
+        """``layer.set_weights([k, b])``, ``layer.kernel.assign(k)``, ``kernel.set_value(k)``."""
+        method = func.attr.value
+        if not args:
+            return False
+        if method == "set_weights":
+            owner = self._eval(func.value, env)
+            weights = self._eval(args[0].value, env)
+            if isinstance(owner, LayerValue) and isinstance(weights, tuple) and weights \
+                    and isinstance(weights[0], TensorFact):
+                self.sink(owner, weights[0])
+                return True
+            return False
+        if method in ("assign", "set_value") and isinstance(func.value, cst.Attribute) \
+                and func.value.attr.value in _KERNEL_ATTRS:
+            owner = self._eval(func.value.value, env)
+            fact = self._eval(args[0].value, env)
+            if isinstance(owner, LayerValue) and isinstance(fact, TensorFact):
+                self.sink(owner, fact)
+                return True
+        return False
+
+    def attribute_sink(self, target: cst.Attribute, value: object, env: _Env) -> bool:
+        """nnx ``conv.kernel.value = k`` and ``conv.kernel = nnx.Param(k)``."""
+        holder = target
+        if target.attr.value == "value" and isinstance(target.value, cst.Attribute):
+            holder = target.value
+        if holder.attr.value not in _KERNEL_ATTRS or not isinstance(value, TensorFact):
+            return False
+        owner = self._eval(holder.value, env)
+        if isinstance(owner, LayerValue):
+            self.sink(owner, value)
+            return True
+        return False
+
+    def constant_initializer(self, raw: RawSite, env: _Env) -> Optional[TensorFact]:
+        """``kernel_initializer=keras.initializers.Constant(k)`` on a Keras layer."""
+        for name in ("kernel_initializer", "depthwise_initializer"):
+            node = raw.bound.args.get(name)
+            if not isinstance(node, cst.Call) or self.callees.get(node) not in _CONSTANT_INITS:
+                continue
+            values = [a.value for a in node.args if a.keyword is None or a.keyword.value == "value"]
+            fact = self.eval(values[0], env) if values else UNKNOWN
+            if isinstance(fact, TensorFact):
+                return fact
+        return None
+
+    def collect_flax_kernels(self, small: cst.CSTNode, env: _Env) -> None:
+        for node in _dicts_in(small):
+            for element in node.elements:
+                if isinstance(element, cst.DictElement) \
+                        and isinstance(element.key, cst.SimpleString) \
+                        and _string(element.key) == "kernel":
+                    fact = self.eval(element.value, env)
+                    # A 'kernel' may be a Dense one: keep 3-D kernels, or checkpoint entries
+                    # whose key names a conv.
+                    if isinstance(fact, TensorFact) and (
+                            fact.rank == 3 or fact.rank is None and "conv" in fact.origin.lower()):
+                        self.flax_kernels.append(fact)
+
+    def link_flax_kernels(self) -> None:
+        """A params-dict kernel names no site; link it only when one flax layer can take it."""
+        if len(set(self.flax_kernels)) != 1:
+            return
+        layers = [site for site in self.done.values() if site is not None
+                  and site.spec.framework == "flax" and site.spec.form == "layer"]
+        if len(layers) == 1:
+            site = layers[0]
+            self.done[site.order] = replace(
+                site, spec=replace(site.spec, weight=self.flax_kernels[0]))
+
+    def element_filled(self, loop: cst.CSTNode, assigned: Sequence[str],
+                       env: _Env) -> Dict[str, Tuple[TensorFact, FrozenSet[str]]]:
+        if not any(isinstance(env.get(name), TensorFact) for name in assigned):
+            return {}
+        writes: Dict[str, List[cst.Subscript]] = {}
+        for target in _subscript_targets(loop):
+            writes.setdefault(target.value.value, []).append(target)  # type: ignore[attr-defined]
+        plain = set(_assigned_names_plain(loop))
+        out: Dict[str, Tuple[TensorFact, FrozenSet[str]]] = {}
+        for name, targets in writes.items():
+            current = env.get(name)
+            if name in plain or not isinstance(current, TensorFact):
+                continue
+            views = current.views + ("setitem",) + self.setitem_pattern(targets, env)
+            out[name] = (replace(current, views=views), env.deps_of(name))
+        return out
+
+    def setitem_pattern(self, targets: Sequence[cst.Subscript], env: _Env) -> Tuple[str, ...]:
+        """``setitem(1::4)``: an element write strided by 4 (or ``%``-indexed: ``?``) on axis 1."""
+        out: List[str] = []
+        for target in targets:
+            for axis, element in enumerate(target.slice):
+                item = element.slice
+                step: object = None
+                if isinstance(item, cst.Slice) and item.step is not None:
+                    step = self.eval(item.step, env)
+                    if step == 1:
+                        continue
+                elif isinstance(item, cst.Slice) \
+                        and (_has_modulo(item.lower) or _has_modulo(item.upper)):
+                    bound = item.lower if _has_modulo(item.lower) else item.upper
+                    step = self.eval(_modulo(bound), env)
+                elif isinstance(item, cst.Index) and _has_modulo(item.value):
+                    step = self.eval(_modulo(item.value), env)
+                else:
+                    continue
+                text = f"setitem({axis}::{step if _is_int(step) else '?'})"
+                if text not in out:
+                    out.append(text)
+        return tuple(out)
 
     # --- sites -------------------------------------------------------------------------
     def sweep(self, node: cst.CSTNode, env: _Env) -> None:
@@ -414,21 +612,69 @@ class _Inference:
     def site_value(self, raw: RawSite, env: _Env) -> object:
         if raw.order in self.layers:
             return self.layers[raw.order]
-        spec = build_spec(raw, lambda e: self.eval(e, env))
+        image_format, format_span = self.image_data_format
+        spec = build_spec(raw, lambda e: self.eval(e, env), image_format)
         if spec is None:  # known not to be 1-D
             self.done.setdefault(raw.order, None)  # type: ignore[arg-type]
             return UNKNOWN
+        initial = self.constant_initializer(raw, env)
+        if initial is not None:
+            spec = replace(spec, weight=initial)
+        if spec.framework == "keras" and format_span is not None and \
+                _omits_data_format(raw, lambda e: self.eval(e, env)):
+            spec = replace(spec, data_format_from=format_span)
         names = set()
         for expr in raw.bound.args.values():
             names |= self.deps(expr, env)
+        input_node = raw.bound.args.get(raw.api.roles.get("input", ""))
+        arg_spans = tuple((name, span) for name, span in (
+            (name, self.value_span(raw.node, expr)) for name, expr in raw.bound.args.items())
+            if span is not None)
+        constants = tuple((name, value) for name, value in
+                          ((n, self.eval(e, env)) for n, e in raw.bound.args.items())
+                          if _is_constant(value))
         site = Site(self.path, raw.span, spec, raw.scope, raw.order, tuple(sorted(names)),
-                    raw.args_end)
+                    raw.args_end, arg_spans, call=replace(raw.call, values=constants),
+                    input_span=self.atom_span(input_node))
         self.done[raw.order] = site
         if spec.form == "layer":
-            layer = LayerValue(spec, f"{self.path}:{raw.span.line}")
+            layer = LayerValue(spec, f"{self.path}:{raw.span.line}", raw.order)
             self.layers[raw.order] = layer
             return layer
-        return TensorFact(spec.framework, None, None, f"{self.path}:{raw.span.line}")
+        if input_node is not None and spec.framework == "torch":
+            self.mark_layout(input_node, NCL, env)
+        return self.conv_output(spec, spec.input, f"{self.path}:{raw.span.line}", raw.order)
+
+    # --- data layout -------------------------------------------------------------------
+    def atom_span(self, node: Optional[cst.BaseExpression]) -> Optional[Span]:
+        if isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+            return self.span(node)
+        return None
+
+    def mark_layout(self, node: cst.BaseExpression, layout: str, env: _Env) -> None:
+        """A rank-3 tensor a torch conv reads is (N, C, L) from here on (catalog L01)."""
+        name = self.root_name(node)
+        if name is None:
+            return
+        value = env.get(name)
+        if isinstance(value, TensorFact) and value.axes is None and value.rank == 3:
+            env.set(name, replace(value, axes=layout), env.deps_of(name))
+
+    def root_name(self, node: cst.BaseExpression) -> Optional[str]:
+        """The variable under layout-keeping wrappers: ``torch.from_numpy(x).float()``."""
+        while True:
+            if isinstance(node, cst.Name):
+                return node.value
+            if isinstance(node, cst.Attribute) and node.attr.value in _SAME_TENSOR_METHODS:
+                node = node.value
+            elif isinstance(node, cst.Call) and node.args and node.args[0].keyword is None \
+                    and self.callees.get(node) in _PASS_THROUGH:
+                node = node.args[0].value
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                    and node.func.attr.value in _SAME_TENSOR_METHODS:
+                node = node.func.value
+            else:
+                return None
 
     # --- expressions -------------------------------------------------------------------
     def deps(self, node: cst.CSTNode, env: _Env) -> FrozenSet[str]:
@@ -455,7 +701,7 @@ class _Inference:
             left, right = self._eval(node.left, env), self._eval(node.right, env)
             return left + right if isinstance(left, str) and isinstance(right, str) else UNKNOWN
         if isinstance(node, cst.Name):
-            return env.get(node.value)
+            return self.chained(node, env.get(node.value))
         if isinstance(node, (cst.Tuple, cst.List)):
             if any(isinstance(e, cst.StarredElement) for e in node.elements):
                 return UNKNOWN
@@ -479,12 +725,101 @@ class _Inference:
                 return body if test else orelse
             return body if body == orelse else UNKNOWN
         if isinstance(node, cst.Call):
-            return self.eval_call(node, env)
+            return self.chained(node, self.eval_call(node, env))
         if isinstance(node, cst.Attribute):
-            return self.eval_attribute(node, env)
+            return self.chained(node, self.eval_attribute(node, env))
         if isinstance(node, cst.Subscript):
-            return self.eval_subscript(node, env)
+            return self.chained(node, self.eval_subscript(node, env))
         return UNKNOWN
+
+    # --- view chains: where a tensor's views were written (fix edits) --------------------
+    def chained(self, node: cst.BaseExpression, value: object) -> object:
+        """Attach to a tensor value the one expression that produced it (``ViewChain``)."""
+        if not isinstance(value, TensorFact):
+            self.chain_facts.pop(node, None)
+            return value
+        value = replace(value, chain=self.view_chain(node, value))
+        self.chain_facts[node] = value
+        return value
+
+    def view_chain(self, node: cst.BaseExpression, value: TensorFact) -> Optional[ViewChain]:
+        span = self.span(node)
+        if span is None or getattr(node, "lpar", ()):
+            return None
+        if isinstance(node, cst.Name):
+            prior = value.chain
+            kind = prior.end_kind if prior is not None else _chain_kind(value)
+            return ViewChain(span, node.value, kind, (), prior)
+        receiver: Optional[cst.BaseExpression] = None
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and self.callees.get(node) is None:
+            receiver = node.func.value
+        elif isinstance(node, (cst.Attribute, cst.Subscript)):
+            receiver = node.value
+        elif isinstance(node, cst.Call) and node.args and node.args[0].keyword is None \
+                and not node.args[0].star:
+            return self.wrapping_chain(node, value)
+        before = self.chain_facts.get(receiver) if receiver is not None else None
+        if receiver is not None and before is not None:
+            chain = before.chain
+            receiver_span = self.span(receiver)
+            if getattr(receiver, "lpar", ()):
+                chain = None
+            elif (chain is None or chain.span != receiver_span) and receiver_span is not None:
+                # `torch.from_numpy(h.numpy())`, whose chain is its argument's
+                chain = ViewChain(receiver_span, self.module.code_for_node(receiver),
+                                  _chain_kind(before))
+            step = self.chain_step(node, receiver, before, value, chain)
+            if step is not None and chain is not None:
+                return replace(chain, span=span, steps=chain.steps + (step,))
+            # A tensor method or index not followed: what the result is (torch or numpy)
+            # is not known, so no rewrite can pick an idiom for it.
+            return ViewChain(span, self.module.code_for_node(node), None)
+        # A fresh tensor (`conv.weight`) or a stored one (`self.w`, `ws[0]`), whose chain
+        # says what it was made as (`.numpy()` keeps the fact's framework).
+        kind = value.chain.end_kind if value.chain is not None else _chain_kind(value)
+        return ViewChain(span, self.module.code_for_node(node), kind)
+
+    def chain_step(self, node: cst.BaseExpression, receiver: cst.BaseExpression,
+                   before: TensorFact, value: TensorFact,
+                   chain: Optional[ViewChain]) -> Optional[ChainStep]:
+        """``node`` as one step appended to ``receiver``'s chain, or None (a new base)."""
+        if chain is None:
+            return None
+        text, head = self.module.code_for_node(node), self.module.code_for_node(receiver)
+        if not text.startswith(head):
+            return None
+        kind = chain.end_kind
+        name = node.func.attr.value if isinstance(node, cst.Call) else (  # type: ignore
+            node.attr.value if isinstance(node, cst.Attribute) else "[]")
+        if value.views == before.views and name in _SAME_TENSOR_METHODS:
+            return ChainStep(text[len(head):], False, "numpy" if name == "numpy" else kind)
+        if len(value.views) == len(before.views) + 1 and value.views[:-1] == before.views:
+            return ChainStep(text[len(head):], True, kind)
+        return None
+
+    def wrapping_chain(self, node: cst.Call, value: TensorFact) -> Optional[ViewChain]:
+        """``np.asarray(x)`` keeps x's chain; ``np.moveaxis(x, 0, -1)`` is a view step of it."""
+        inner_node = node.args[0].value
+        inner = self.chain_facts.get(inner_node)
+        qualified = self.callees.get(node) or ""
+        span = self.span(node)
+        if span is None:
+            return None
+        # A library function of a tensor returns its own kind (`np.transpose(t)` is an
+        # ndarray), known only for the pass-through conversions.
+        kind = _chain_kind(value) if inner is None or qualified in _PASS_THROUGH else None
+        if inner is None or inner.chain is None:
+            return ViewChain(span, self.module.code_for_node(node), kind)
+        if value.views == inner.views and qualified in _PASS_THROUGH:
+            return inner.chain
+        wrapper = {"numpy": "numpy", "torch": "torch"}.get(qualified.split(".")[0])
+        if len(value.views) == len(inner.views) + 1 and value.views[:-1] == inner.views \
+                and inner.chain.span == self.span(inner_node) and wrapper is not None \
+                and wrapper == inner.chain.end_kind:
+            return replace(inner.chain, span=span, prior=None,
+                           steps=inner.chain.steps + (ChainStep("", True, wrapper),))
+        return ViewChain(span, self.module.code_for_node(node), kind)
 
     def eval_attribute(self, node: cst.Attribute, env: _Env) -> object:
         owner = self._eval(node.value, env)
@@ -515,13 +850,23 @@ class _Inference:
 
     def eval_subscript(self, node: cst.Subscript, env: _Env) -> object:
         owner = self._eval(node.value, env)
+        if isinstance(owner, TensorFact) and not owner.views and \
+                self.conv_outputs.get(owner.origin) is not None:
+            self.record_crop(owner, node, env)
         if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            flipped = _reversing_slice(owner, node)
+            if flipped is not None:
+                return flipped
             if isinstance(owner, TensorFact) and owner.shape is not None:
                 return _tensor_slice(owner, node)
             return UNKNOWN
         index = self._eval(node.slice[0].slice.value, env)
         if isinstance(owner, tuple) and _is_int(index) and -len(owner) <= index < len(owner):
             return owner[index]
+        if isinstance(owner, _StateDict) and isinstance(index, str):
+            return _layer_attribute(owner.layer, index)
+        if isinstance(owner, _Checkpoint) and isinstance(index, str) and index.endswith("weight"):
+            return TensorFact("torch", None, None, f"{owner.origin}[{index}]")
         if isinstance(owner, TensorFact) and owner.shape is not None:
             return _tensor_slice(owner, node)
         return UNKNOWN
@@ -534,20 +879,45 @@ class _Inference:
         args = [a for a in node.args if a.keyword is None and not a.star]
         kwargs = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         if qualified is not None:
+            if qualified.startswith("keras.") and qualified.endswith(".set_image_data_format"):
+                value = self._eval(args[0].value, env) if args else UNKNOWN
+                self.image_data_format = (value if isinstance(value, str) else None,
+                                          self.span(node))
             return self.eval_library_call(qualified, node, args, kwargs, env)
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "apply" and len(args) > 1:
+            # flax linen: ``module.apply(variables, x)`` applies the layer to x.
+            module = self._eval(func.value, env)
+            if isinstance(module, LayerValue):
+                return self.call_layer(module, args[1:], kwargs, env, node)
+        if isinstance(func, (cst.Name, cst.Attribute, cst.Call)):
+            callee = self._eval(func, env)
+            if isinstance(callee, (LayerValue, _PadLayer)):
+                return self.call_layer(callee, args, kwargs, env, node)
         if isinstance(func, cst.Attribute):
+            if self.call_sink(func, args, env):
+                return UNKNOWN
             owner = self._eval(func.value, env)
             if isinstance(owner, TensorFact):
                 return self.eval_tensor_method(owner, func.attr.value, args, kwargs, env)
+            if isinstance(owner, LayerValue) and func.attr.value == "state_dict":
+                return _StateDict(owner)
+            if func.attr.value == "state_dict" and not args:
+                return _Checkpoint("state_dict")  # some torch module's parameters
         if isinstance(func, cst.Name) and func.value in ("len", "min", "max", "int", "tuple",
                                                          "list", "abs"):
             values = [self._eval(a.value, env) for a in args]
             return _builtin(func.value, values)
+        if "pad" in _callee_name(func).lower():
+            # A project helper that pads (`self._pad(x)`, `causal_pad(x)`): its amounts are
+            # unknown, so a conv fed from it must not look unpadded to the padding rules.
+            return TensorFact(None, None, origin="pad", pads=(_UNKNOWN_PAD,))
         return UNKNOWN
 
     def eval_library_call(self, qualified: str, node: cst.Call, args: List[cst.Arg],
                           kwargs: Dict[str, cst.BaseExpression], env: _Env) -> object:
+        if qualified == "torch.load":
+            return _Checkpoint("torch.load")
         if qualified in _DATA_CONSTRUCTORS and args:
             shape = _nested_shape(args[0].value)
             if shape is not None and shape != ():
@@ -560,6 +930,9 @@ class _Inference:
             values = [self._eval(a.value, env) for a in args]
             if "size" in kwargs or "shape" in kwargs:
                 values = [self._eval(kwargs.get("size") or kwargs["shape"], env)]
+            elif _SHAPE_CONSTRUCTORS[qualified] != "torch" and values \
+                    and isinstance(values[0], tuple):
+                values = values[:1]  # np.zeros(shape, dtype): the second argument is a dtype
             dims = _dims_from_args(values)
             fact = _tensor(_SHAPE_CONSTRUCTORS[qualified], dims, qualified)
             return replace(fact, dim_spans=self.dim_spans(args, kwargs, dims))
@@ -570,6 +943,10 @@ class _Inference:
                 shape_node = args[position].value
             dims = _as_dims(self._eval(shape_node, env)) if shape_node is not None else None
             return _tensor(qualified.split(".")[0], dims, qualified)
+        if qualified in _PAD_LAYERS:
+            return self.pad_layer(qualified, args, kwargs, env)
+        if qualified in _PAD_FUNCTIONS and (args or kwargs):
+            return self.eval_pad(qualified, args, kwargs, env)
         first = self._eval(args[0].value, env) if args else UNKNOWN
         if not isinstance(first, TensorFact):
             return UNKNOWN
@@ -608,15 +985,100 @@ class _Inference:
                 return _permute(first, order, f"moveaxis({src}, {dst})")
             return UNKNOWN
         if qualified in ("numpy.flip", "torch.flip", "jax.numpy.flip", "tensorflow.reverse"):
+            axes_node = kwargs.get("dims") or kwargs.get("axis")
+            if not rest and axes_node is not None:
+                rest = [self._eval(axes_node, env)]
             return replace(first, views=first.views + (f"flip{_fmt_tuple(tuple(rest))}",))
-        if qualified in ("torch.nn.functional.pad", "numpy.pad", "tensorflow.pad",
-                         "jax.numpy.pad"):
-            pads_node = kwargs.get("pad") or kwargs.get("paddings") or kwargs.get("pad_width")
-            pads = rest[0] if rest else (self._eval(pads_node, env) if pads_node else UNKNOWN)
-            return _pad(first, pads, qualified == "torch.nn.functional.pad")
         if qualified in _PASS_THROUGH:
             return replace(first, framework=_PASS_THROUGH[qualified])
         return UNKNOWN
+
+    # --- explicit pads, layer calls and output crops (padding rules, catalog P03/P07) ---
+    def eval_pad(self, qualified: str, args: List[cst.Arg],
+                 kwargs: Dict[str, cst.BaseExpression], env: _Env) -> object:
+        """F.pad / tf.pad / np.pad: the padded tensor remembers what was padded where."""
+        positional = [self._eval(a.value, env) for a in args]
+        data_node = kwargs.get("input") or kwargs.get("tensor") or kwargs.get("array")
+        first = positional[0] if positional else (
+            self._eval(data_node, env) if data_node is not None else UNKNOWN)
+        pads_node = kwargs.get("pad") or kwargs.get("paddings") or kwargs.get("pad_width")
+        pads = positional[1] if len(positional) > 1 else (
+            self._eval(pads_node, env) if pads_node is not None else UNKNOWN)
+        mode_node = kwargs.get("mode")
+        mode = positional[2] if len(positional) > 2 else (
+            self._eval(mode_node, env) if mode_node is not None else "constant")
+        torch_style = qualified == "torch.nn.functional.pad"
+        fact = first if isinstance(first, TensorFact) else TensorFact(None, None, origin="pad")
+        padded = _pad(fact, pads, torch_style) if isinstance(first, TensorFact) else fact
+        if not isinstance(padded, TensorFact):
+            return UNKNOWN
+        return replace(padded, pads=fact.pads + _pad_facts(pads, mode, torch_style, fact.rank))
+
+    def pad_layer(self, qualified: str, args: List[cst.Arg],
+                  kwargs: Dict[str, cst.BaseExpression], env: _Env) -> object:
+        node = args[0].value if args else kwargs.get("padding")
+        amount = self._eval(node, env) if node is not None else (
+            1 if qualified.startswith("keras.") else UNKNOWN)
+        if _is_int(amount):
+            amount = (amount, amount)
+        pair = amount if isinstance(amount, tuple) and len(amount) == 2 else (None, None)
+        left, right = (_int_or_none(v) for v in pair)
+        axis = -1
+        if qualified.startswith("keras."):
+            data_format = self._eval(kwargs["data_format"], env) if "data_format" in kwargs \
+                else None
+            axis = {None: -2, "channels_last": -2, "channels_first": -1}.get(
+                data_format, 0)  # type: ignore[arg-type]
+        return _PadLayer(PadFact(axis, left, right, _PAD_LAYERS[qualified]))
+
+    def call_layer(self, layer: object, args: List[cst.Arg],
+                   kwargs: Dict[str, cst.BaseExpression], env: _Env,
+                   call: Optional[cst.Call] = None) -> object:
+        node = args[0].value if args else (
+            kwargs.get("inputs") or kwargs.get("x") or kwargs.get("input"))
+        value = self._eval(node, env) if node is not None else UNKNOWN
+        if isinstance(layer, _PadLayer):
+            fact = value if isinstance(value, TensorFact) else TensorFact(None, None, origin="pad")
+            return replace(fact, pads=fact.pads + (layer.pad,), views=fact.views + ("pad",))
+        assert isinstance(layer, LayerValue)
+        site = self.done.get(layer.order)
+        if site is not None and isinstance(value, TensorFact):
+            seen = site.spec.input
+            fact: Optional[TensorFact] = None
+            if value.pads:
+                if seen is None or not seen.pads or seen.pads == value.pads:
+                    fact = value
+                else:  # called on differently padded inputs: the pre-pad is not one fact
+                    fact = replace(value, pads=(_UNKNOWN_PAD,))
+            elif seen is None:
+                fact = value  # the first application decides the data layout (CNV301)
+            if fact is not None:
+                site = replace(site, spec=replace(site.spec, input=fact))
+                if fact is value and node is not None and call is not None:
+                    site = replace(site, input_span=self.atom_span(node),
+                                   call_span=self.span(call))
+                self.done[layer.order] = site
+        if node is not None and layer.spec.framework == "torch":
+            self.mark_layout(node, NCL, env)
+        data = value if isinstance(value, TensorFact) else None
+        return self.conv_output(layer.spec, data, layer.site_label, layer.order)
+
+    def conv_output(self, spec: ConvSpec, data: Optional[TensorFact], label: str,
+                    order: int) -> TensorFact:
+        known = self.conv_outputs.get(label, order)
+        self.conv_outputs[label] = order if known == order else None
+        return _conv_output(spec, data, label)
+
+    def record_crop(self, output: TensorFact, node: cst.Subscript, env: _Env) -> None:
+        crop = _crop(node, lambda e: self._eval(e, env))
+        order = self.conv_outputs.get(output.origin)
+        site = self.done.get(order) if order is not None else None
+        if crop is None or site is None:
+            return
+        previous = site.spec.output_crop
+        if previous is not None and previous != crop:
+            crop = _UNKNOWN_CROP  # sliced differently in different places
+        self.done[order] = replace(site, spec=replace(site.spec, output_crop=crop))
 
     def dim_spans(self, args: List[cst.Arg], kwargs: Dict[str, cst.BaseExpression],
                   dims: Optional[Tuple[Optional[int], ...]]) -> Optional[Tuple[Optional[Span], ...]]:
@@ -631,6 +1093,16 @@ class _Inference:
         if len(nodes) != len(dims):
             return None
         return tuple(self.span(n) for n in nodes)
+
+    def value_span(self, call: cst.Call, value: cst.BaseExpression) -> Optional[Span]:
+        """An argument value's span including its parentheses (`(2,)`), for fix edits."""
+        span = self.span(value)
+        arg = next((a for a in call.args if a.value is value), None)
+        outer = self.span(arg) if arg is not None else None
+        if span is None or outer is None or not value.lpar or span.line != outer.end_line:
+            return span
+        opening = sum(len(self.module.code_for_node(p)) for p in value.lpar)
+        return Span(span.line, span.column - opening, outer.end_line, outer.end_column)
 
     def span(self, node: cst.CSTNode) -> Optional[Span]:
         pos = self.positions.get(node)
@@ -662,7 +1134,9 @@ class _Inference:
             perm = list(range(fact.rank))
             perm[a], perm[b] = perm[b], perm[a]
             return _permute(fact, perm, f"transpose({a}, {b})")
-        if method == "transpose" and fact.framework == "numpy":
+        if method == "transpose" and (fact.framework == "numpy" or len(values) != 2):
+            # torch's transpose takes exactly two dims: any other count is numpy's (or
+            # jax's) axes permutation, e.g. on ``x.numpy()`` whose fact stays torch.
             perm = values[0] if len(values) == 1 and isinstance(values[0], tuple) else tuple(values)
             if not perm and fact.rank is not None:
                 perm = tuple(reversed(range(fact.rank)))
@@ -671,6 +1145,8 @@ class _Inference:
             dims = values[0] if len(values) == 1 and isinstance(values[0], tuple) else tuple(values)
             return _reshape(fact, dims, f"{method}{_fmt_tuple(dims)}")
         if method == "flip":
+            if not values and ("dims" in kwargs or "axis" in kwargs):
+                values = [self._eval(kwargs.get("dims") or kwargs["axis"], env)]
             return replace(fact, views=fact.views + (f"flip{_fmt_tuple(tuple(values))}",))
         if method == "t":
             return _permute(fact, (1, 0), "t()") if fact.rank == 2 else UNKNOWN
@@ -682,6 +1158,129 @@ class _Inference:
             return TensorFact(fact.framework, tuple(shape), axes, fact.origin,
                               fact.views + (f"unsqueeze({values[0]})",))
         return UNKNOWN
+
+
+@dataclass(frozen=True)
+class _StateDict:
+    """``layer.state_dict()``: its "weight" and "bias" entries are the layer's."""
+
+    layer: LayerValue
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    """A torch state dict whose module is not in the code (``torch.load``, ``m.state_dict()``).
+
+    Its ``...weight`` entries are torch weights of unknown shape: ``origin`` + ``[key]``.
+    """
+
+    origin: str
+
+
+_KERNEL_ATTRS = ("kernel", "depthwise_kernel")
+_CONSTANT_INITS = ("keras.initializers.Constant", "keras.initializers.constant",
+                   "tensorflow.constant_initializer", "tensorflow.keras.initializers.Constant")
+
+
+def _chain_kind(fact: TensorFact) -> Optional[str]:
+    """What a chain's base is, for the idiom of a rewrite: a torch tensor or an ndarray."""
+    return fact.framework if fact.framework in ("torch", "numpy") else None
+
+
+def _reversing_slice(owner: object, node: cst.Subscript) -> Optional[TensorFact]:
+    """``w[::-1]`` / ``w[..., ::-1]``: a flip of one axis, recorded as ``flip(axis)``."""
+    if not isinstance(owner, TensorFact):
+        return None
+    elements = [e.slice for e in node.slice]
+    ellipsis = [i for i, e in enumerate(elements)
+                if isinstance(e, cst.Index) and isinstance(e.value, cst.Ellipsis)]
+    reversed_axes = []
+    for i, item in enumerate(elements):
+        if i in ellipsis:
+            continue
+        if not isinstance(item, cst.Slice) or item.lower is not None or item.upper is not None:
+            return None
+        step = item.step
+        if step is None:
+            continue
+        if isinstance(step, cst.UnaryOperation) and isinstance(step.operator, cst.Minus) \
+                and isinstance(step.expression, cst.Integer) and step.expression.value == "1":
+            reversed_axes.append(i)
+        else:
+            return None
+    if len(reversed_axes) != 1 or len(ellipsis) > 1:
+        return None
+    axis = reversed_axes[0]
+    if ellipsis:
+        if axis < ellipsis[0] or owner.rank is None:
+            return None
+        axis = owner.rank - (len(elements) - axis)
+    return replace(owner, views=owner.views + (f"flip({axis})",))
+
+
+def _has_modulo(node: Optional[cst.CSTNode]) -> bool:
+    return _modulo(node) is not None
+
+
+def _modulo(node: Optional[cst.CSTNode]) -> Optional[cst.BaseExpression]:
+    """The divisor of the first ``a % b`` in ``node`` (``b``), or None."""
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, cst.Modulo):
+            return current.right
+        stack.extend(current.children)
+    return None
+
+
+def _dicts_in(node: cst.CSTNode) -> Iterable[cst.Dict]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Dict):
+            yield current
+        stack.extend(current.children)
+
+
+def _subscript_targets(node: cst.CSTNode) -> List[cst.Subscript]:
+    out: List[cst.Subscript] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef)) and current is not node:
+            continue
+        target = None
+        if isinstance(current, cst.AssignTarget):
+            target = current.target
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign)):
+            target = current.target
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            out.append(target)
+        stack.extend(current.children)
+    return out
+
+
+def _assigned_names_plain(node: cst.CSTNode) -> List[str]:
+    """Names rebound as a whole in ``node`` (not only written element-wise)."""
+    subscripted = {id(t) for t in _subscript_targets(node)}
+    names: List[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef)) and current is not node:
+            continue
+        targets: List[cst.BaseExpression] = []
+        if isinstance(current, cst.AssignTarget):
+            targets = [current.target]
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)):
+            targets = [current.target]
+        for target in targets:
+            if id(target) not in subscripted:
+                names.extend(_target_names(target))
+        stack.extend(current.children)
+    return names
 
 
 def _string(node: cst.SimpleString) -> object:
@@ -782,7 +1381,8 @@ def _tensor_slice(fact: TensorFact, node: cst.Subscript) -> object:
     if fact.axes:
         axes.extend(fact.axes[position:])
     return TensorFact(fact.framework, tuple(shape), "".join(axes) if fact.axes else None,
-                      fact.origin, fact.views + ("[...]",))
+                      fact.origin, fact.views + ("[...]",),
+                      pads=(_UNKNOWN_PAD,) if fact.pads else ())
 
 
 def _pad(fact: TensorFact, pads: object, torch_style: bool) -> object:
@@ -808,7 +1408,82 @@ def _pad(fact: TensorFact, pads: object, torch_style: bool) -> object:
             else:
                 shape[axis] = None
     return TensorFact(fact.framework, tuple(shape), fact.axes, fact.origin,
-                      fact.views + ("pad",))
+                      fact.views + ("pad",), pads=fact.pads)
+
+
+_PAD_FUNCTIONS = ("torch.nn.functional.pad", "numpy.pad", "tensorflow.pad", "jax.numpy.pad")
+# Pad layers and the mode they pad with (torch's names).
+_PAD_LAYERS = {
+    "keras.layers.ZeroPadding1D": "constant", "torch.nn.ZeroPad1d": "constant",
+    "torch.nn.ConstantPad1d": "constant", "torch.nn.ReflectionPad1d": "reflect",
+    "torch.nn.ReplicationPad1d": "replicate", "torch.nn.CircularPad1d": "circular",
+}
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "replicate",
+              "circular": "circular", "edge": "replicate", "wrap": "circular",
+              "symmetric": "symmetric"}
+# Pads that exist but are not known (a non-constant amount on an unknown axis).
+_UNKNOWN_PAD = PadFact(0, None, None, "unknown")
+_UNKNOWN_CROP = Crop(0, None, None)
+
+
+def _pad_facts(pads: object, mode: object, torch_style: bool,
+               rank: Optional[int]) -> Tuple[PadFact, ...]:
+    """PadFacts with axes counted from the end; one unknown PadFact when not constant."""
+    mode_name = _PAD_MODES.get(mode.lower(), "unknown") if isinstance(mode, str) else "unknown"
+    if not isinstance(pads, tuple):
+        return (_UNKNOWN_PAD,)
+    out: List[PadFact] = []
+    if torch_style:
+        # F.pad pairs start at the LAST axis: (left, right, left_of_previous, ...).
+        if len(pads) % 2:
+            return (_UNKNOWN_PAD,)
+        for i in range(0, len(pads), 2):
+            out.append(PadFact(-1 - i // 2, _int_or_none(pads[i]), _int_or_none(pads[i + 1]),
+                               mode_name))
+    else:
+        if _is_int(pads) or (len(pads) == 2 and all(_is_int(p) for p in pads)):
+            return (_UNKNOWN_PAD,)  # np.pad broadcast form: every axis, rank unknown
+        for position, pair in enumerate(pads):
+            axis = position - len(pads)
+            if isinstance(pair, tuple) and len(pair) == 2:
+                out.append(PadFact(axis, _int_or_none(pair[0]), _int_or_none(pair[1]), mode_name))
+            else:
+                out.append(PadFact(axis, None, None, mode_name))
+    return tuple(p for p in out if (p.left, p.right) != (0, 0))
+
+
+def _callee_name(func: cst.BaseExpression) -> str:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return ""
+
+
+def _crop(node: cst.Subscript, evaluate) -> Optional[Crop]:
+    """The one sliced axis of ``y[..., a:b]`` / ``y[:, :, a:b]`` (rank 3 assumed), or None."""
+    elements = [e.slice for e in node.slice]
+    ellipsis = [i for i, e in enumerate(elements)
+                if isinstance(e, cst.Index) and isinstance(e.value, cst.Ellipsis)]
+    cut = [i for i, e in enumerate(elements) if isinstance(e, cst.Slice) and not (
+        e.lower is None and e.upper is None and e.step is None)]
+    indexed = any(isinstance(e, cst.Index) and i not in ellipsis for i, e in enumerate(elements))
+    if len(cut) != 1 or len(elements) > 3 or indexed:
+        return None
+    item = elements[cut[0]]
+    assert isinstance(item, cst.Slice)
+    if item.step is not None:
+        return None
+    bounds = [evaluate(b) if b is not None else None for b in (item.lower, item.upper)]
+    if any(b is not None and not _is_int(b) for b in bounds):
+        return None
+    if ellipsis and ellipsis[0] < cut[0]:
+        axis = cut[0] - len(elements)
+    elif not ellipsis:
+        axis = cut[0] - 3
+    else:
+        return None
+    return Crop(axis, bounds[0], bounds[1])  # type: ignore[arg-type]
 
 
 def _layer_attribute(layer: LayerValue, attr: str) -> object:
@@ -900,8 +1575,44 @@ def _target_names(target: cst.BaseExpression) -> List[str]:
 
 # --- building the neutral description ----------------------------------------------------
 
-def build_spec(raw: RawSite, evaluate) -> Optional[ConvSpec]:
-    """Describe one site. Returns None when the call is known not to be 1-D."""
+def _conv_output(spec: ConvSpec, data: Optional[TensorFact], origin: str) -> TensorFact:
+    """A conv's result: in the op's own data layout, (N, O, ?) or (N, ?, O)."""
+    if data is None or data.rank != 3 or spec.data_layout not in (NCL, NLC):
+        return TensorFact(spec.framework, None, None, origin)
+    n, o = data.dim(0), spec.out_channels
+    length = _output_length(spec, data.dim(2 if spec.data_layout == NCL else 1))
+    shape = (n, o, length) if spec.data_layout == NCL else (n, length, o)
+    return TensorFact(spec.framework, shape, spec.data_layout, origin)
+
+
+def _output_length(spec: ConvSpec, length: Optional[int]) -> Optional[int]:
+    """A forward conv's output length, when every number is known (else None)."""
+    k, s, d, pad = spec.kernel_size, spec.stride, spec.dilation, spec.padding
+    if spec.kind == "conv_transpose" or None in (length, k, s, d) or not s:
+        return None
+    if pad.mode == "same":
+        return -(-length // s)  # type: ignore[operator]
+    if pad.mode in ("valid", "explicit") and pad.left is not None and pad.right is not None:
+        span = length + pad.left + pad.right - d * (k - 1)  # type: ignore[operator]
+        return (span - 1) // s + 1 if span > 0 else None
+    return None
+
+
+def _omits_data_format(raw: RawSite, evaluate) -> bool:
+    """No data_format (or data_format=None): Keras uses the global image_data_format."""
+    parameter = raw.api.roles.get("data_format")
+    if parameter is None:
+        return False
+    node = raw.bound.args.get(parameter)
+    return (node is None and not raw.bound.has_star_args) or (
+        node is not None and evaluate(node) is None)
+
+
+def build_spec(raw: RawSite, evaluate,
+               image_data_format: Optional[str] = "channels_last") -> Optional[ConvSpec]:
+    """Describe one site. Returns None when the call is known not to be 1-D.
+
+    ``image_data_format`` is Keras' global format where the site runs (None: unknown)."""
     api = raw.api
     values: Dict[str, object] = {}
     for name in api.parameters:
@@ -927,7 +1638,7 @@ def build_spec(raw: RawSite, evaluate) -> Optional[ConvSpec]:
     if rank is not None and rank != 1:
         return None
 
-    data_layout, kernel_layout = _layouts(api, role)
+    data_layout, kernel_layout = _layouts(api, role, image_data_format)
     kernel_size = _single(role("kernel_size"))
     out_channels = _int_or_none(role("out_channels"))
     in_channels = _int_or_none(role("in_channels"))
@@ -984,7 +1695,23 @@ def build_spec(raw: RawSite, evaluate) -> Optional[ConvSpec]:
         kernel_layout=kernel_layout,
         weight=weight_fact,
         input=input_fact,
+        padding_explicit=api.roles.get("padding") in raw.bound.args,
+        input_dilation=_single(role("input_dilation"), none_means=1),
+        transpose_pads_dilated_input=api.kind == "conv_transpose" and api.framework in (
+            "jax", "flax") and values.get("use_consistent_padding") is not True,
+        transpose_kernel=_bool_or_none(role("transpose_kernel")),
+        depth_multiplier=_int_or_none(role("depth_multiplier")),
     )
+
+
+def _bool_or_none(v: object) -> Optional[bool]:
+    return v if isinstance(v, bool) else None
+
+
+def _is_constant(v: object) -> bool:
+    if isinstance(v, tuple):
+        return all(_is_constant(item) for item in v)
+    return v is None or isinstance(v, (bool, int, float, str))
 
 
 def _int_or_none(v: object) -> Optional[int]:
@@ -1027,7 +1754,8 @@ def _spatial_rank(api: ApiSpec, role, values: Dict[str, object],
     return None
 
 
-def _layouts(api: ApiSpec, role) -> Tuple[Optional[str], Optional[str]]:
+def _layouts(api: ApiSpec, role, image_data_format: Optional[str] = "channels_last"
+             ) -> Tuple[Optional[str], Optional[str]]:
     kernel_layout = api.kernel_layout
     if api.framework == "torch":
         return NCL, kernel_layout
@@ -1036,7 +1764,7 @@ def _layouts(api: ApiSpec, role) -> Tuple[Optional[str], Optional[str]]:
     if api.framework == "jax":
         dn = role("dimension_numbers") if "dimension_numbers" in api.roles else None
         if dn is None:
-            return NCL, kernel_layout
+            return api.data_layout or NCL, kernel_layout
         if isinstance(dn, tuple) and len(dn) == 3 and all(isinstance(s, str) for s in dn):
             return _lax_layout(dn[0]), _lax_kernel_layout(dn[1], api.kind)
         return None, None
@@ -1048,7 +1776,9 @@ def _layouts(api: ApiSpec, role) -> Tuple[Optional[str], Optional[str]]:
             return NCL, kernel_layout
         return None, kernel_layout
     # Keras: None means the global image_data_format, channels_last unless changed.
-    if data_format in (None, "channels_last"):
+    if data_format is None:
+        data_format = image_data_format
+    if data_format == "channels_last":
         return NLC, kernel_layout
     if data_format == "channels_first":
         return NCL, kernel_layout

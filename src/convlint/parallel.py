@@ -44,6 +44,17 @@ def _record(analysis) -> object:
     return analysis
 
 
+def _with_suppressions(analysis):
+    """Find the file's suppression comments once, here, so the cache keeps them too."""
+    if analysis.suppressions is not None or not analysis.source:
+        return analysis
+    from dataclasses import replace
+
+    from .suppress import find_suppressions
+
+    return replace(analysis, suppressions=tuple(find_suppressions(analysis.path, analysis.source)))
+
+
 def _analyze_one(path: str, known_hash: Optional[str], config) -> Tuple[Optional[StatSig], Optional[str], object]:
     from . import engine
 
@@ -56,7 +67,7 @@ def _analyze_one(path: str, known_hash: Optional[str], config) -> Tuple[Optional
     digest = content_hash(data)
     if known_hash is not None and digest == known_hash:
         return sig, digest, _HIT
-    return sig, digest, engine.analyze_bytes(path, data, config)
+    return sig, digest, _with_suppressions(engine.analyze_data(path, data, config))
 
 
 def _analyze_chunk(items: Sequence[Tuple[int, str, Optional[str]]], config) -> list:

@@ -15,8 +15,9 @@ modules on two branches resolves to neither.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+import re
+from dataclasses import dataclass, replace
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import PositionProvider
@@ -24,7 +25,7 @@ from libcst.metadata import PositionProvider
 from . import apis
 from .apis import REQUIRED, ApiSpec
 from .parse import ParsedFile
-from .spec import Span
+from .spec import CallFacts, Span
 
 _AMBIGUOUS = "<ambiguous>"
 
@@ -44,6 +45,7 @@ class BoundCall:
     extra: Tuple[str, ...]
     too_many_positional: int
     has_star_args: bool
+    positional_names: Tuple[str, ...] = ()  # parameters bound positionally, in order
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class RawSite:
     scope: Tuple[str, ...]
     order: int
     args_end: Optional[Tuple[int, int]] = None
+    call: CallFacts = CallFacts()
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ def bind_arguments(api: ApiSpec, call: cst.Call, parameters: Sequence[str] = ())
                 args[name] = arg.value
             else:
                 extra.append(name)
-    return BoundCall(args, positional, tuple(keywords), tuple(extra), too_many, star)
+    names = tuple(params[:min(positional, len(params))])
+    return BoundCall(args, positional, tuple(keywords), tuple(extra), too_many, star, names)
 
 
 def default_of(api: ApiSpec, parameter: str) -> object:
@@ -98,11 +102,47 @@ def default_of(api: ApiSpec, parameter: str) -> object:
     return None if value is REQUIRED else value
 
 
+# `# convlint: port-of models/foo.py::Foo` names the source this code was ported from.
+PORT_OF = re.compile(r"#\s*convlint:\s*port-of\s+(\S+)")
+# Calls that add a bias to a functional conv's result (catalog B01's correct port).
+_BIAS_ADDERS = frozenset({"tensorflow.nn.bias_add", "tensorflow.add", "tensorflow.math.add",
+                          "keras.ops.add", "jax.numpy.add", "numpy.add", "torch.add"})
+_MATMULS = frozenset({"matmul", "einsum", "dot", "tensordot", "mm"})
+_REVERSES = re.compile(r"\[\s*::\s*-\s*1\s*\]|flip|reverse|\[\s*::\s*-1")
+
+
+class _Frame:
+    """What one function body (or the module) does with call results: which are added
+    to a bias, directly or through the name they were assigned to."""
+
+    def __init__(self) -> None:
+        self.biased_names: Set[str] = set()
+        self.returned_names: Set[str] = set()  # the caller may add the bias
+        self.biased_calls: Set[int] = set()
+        self.assigned: Dict[int, List[str]] = {}
+        self.sites: List[Tuple[int, cst.Call]] = []  # (index in Finder.sites, node)
+
+
 class _Finder(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self) -> None:
+    def __init__(self, module: Optional[cst.Module] = None, source: str = "") -> None:
         super().__init__()
+        self.module = module
+        self.markers: Dict[int, str] = {}
+        if "convlint:" in source:
+            for number, line in enumerate(source.splitlines(), start=1):
+                match = PORT_OF.search(line)
+                if match:
+                    self.markers[number] = match.group(1)
+        self.marker_stack: List[Optional[str]] = []
+        # Innermost-last (class name, conv API it derives from or None).
+        self.class_stack: List[Tuple[str, Optional[ApiSpec]]] = []
+        self.site_class: Dict[int, str] = {}  # site order -> outermost enclosing class
+        self.instantiations: Dict[str, List[Tuple[str, ...]]] = {}
+        self.assigned_values: Dict[str, List[cst.BaseExpression]] = {}
+        self.frames: List[_Frame] = [_Frame()]
+        self.has_matmul = False
         # One mapping per open scope: local name -> qualified name (or _AMBIGUOUS).
         self.scopes: List[Dict[str, Optional[str]]] = [{}]
         self.scope_names: List[str] = []
@@ -176,21 +216,91 @@ class _Finder(cst.CSTVisitor):
         self._bind(node.name.value, None)
         self.scopes.append({})
         self.scope_names.append(node.name.value)
+        self.marker_stack.append(self._marker_of(node))
+        self.frames.append(_Frame())
         for param in _all_params(node.params):
             self._bind(param.name.value, None)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
         self.scope_names.pop()
+        self.marker_stack.pop()
+        self._resolve_frame(self.frames.pop())
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        base_api = None
+        for base in node.bases:
+            qualified = self.qualify(base.value) if base.keyword is None else None
+            api = apis.lookup(qualified) if qualified is not None else None
+            if api is not None and api.form == "layer":
+                base_api = api
+        self.class_stack.append((node.name.value, base_api))
         self.scopes.append({})
         self.scope_names.append(node.name.value)
+        self.marker_stack.append(self._marker_of(node))
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.scopes.pop()
         self.scope_names.pop()
+        self.marker_stack.pop()
+        self.class_stack.pop()
         self._bind(original_node.name.value, None)
+
+    def _marker_of(self, node) -> Optional[str]:
+        """A port-of marker on the def/class line, its decorators, or the line before."""
+        if not self.markers:
+            return None
+        start = self.get_metadata(PositionProvider, node).start.line
+        if node.decorators:
+            start = min(start, self.get_metadata(PositionProvider, node.decorators[0]).start.line)
+        name_line = self.get_metadata(PositionProvider, node.name).start.line
+        for line in range(start - 1, name_line + 1):
+            if line in self.markers:
+                return self.markers[line]
+        return None
+
+    # --- what happens to call results (bias added?) -------------------------------------
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.MatrixMultiply):
+            self.has_matmul = True
+        if isinstance(node.operator, cst.Add):
+            for operand in (node.left, node.right):
+                self._mark_biased(operand)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        value = node.value
+        items = [e.value for e in value.elements] if isinstance(value, (cst.Tuple, cst.List)) \
+            else [value]
+        for item in items:
+            if isinstance(item, cst.Name):
+                self.frames[-1].returned_names.add(item.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.operator, cst.AddAssign):
+            self._mark_biased(node.target)
+
+    def _mark_biased(self, node: cst.BaseExpression) -> None:
+        frame = self.frames[-1]
+        if isinstance(node, cst.Call):
+            frame.biased_calls.add(id(node))
+        elif isinstance(node, cst.Name):
+            frame.biased_names.add(node.value)
+
+    def _resolve_frame(self, frame: _Frame) -> None:
+        for index, node in frame.sites:
+            raw = self.sites[index]
+            if raw.api.form != "functional":
+                continue
+            biased: Optional[bool] = None
+            if id(node) in frame.biased_calls:
+                biased = True
+            elif id(node) in frame.assigned:
+                names = frame.assigned[id(node)]
+                if any(n in frame.biased_names for n in names):
+                    biased = True
+                elif not any(n in frame.returned_names for n in names):
+                    biased = False
+            self.sites[index] = replace(raw, call=replace(raw.call, result_biased=biased))
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.scopes.append({p.name.value: None for p in _all_params(node.params)})
@@ -204,6 +314,10 @@ class _Finder(cst.CSTVisitor):
         for target in node.targets:
             if isinstance(target.target, cst.Name):
                 self._bind_assigned(target.target.value, qualified)
+                self.assigned_values.setdefault(target.target.value, []).append(node.value)
+        if isinstance(node.value, cst.Call):
+            self.frames[-1].assigned[id(node.value)] = [
+                t.target.value for t in node.targets if isinstance(t.target, cst.Name)]
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if isinstance(node.target, cst.Name) and node.value is not None:
@@ -214,22 +328,93 @@ class _Finder(cst.CSTVisitor):
 
     # --- calls -------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MATMULS:
+            self.has_matmul = True
         qualified = self.qualify(node.func)
         if qualified is None:
-            return
-        qualified = apis.canonical(qualified)
-        self.callees[node] = qualified
-        api = apis.lookup(qualified)
-        if api is None:
-            return
+            api = self._conv_superclass(node)
+            if api is None:
+                if isinstance(node.func, cst.Name):
+                    self.instantiations.setdefault(node.func.value, []).append(
+                        tuple(self.scope_names))
+                return
+            super_init = True
+        else:
+            qualified = apis.canonical(qualified)
+            self.callees[node] = qualified
+            if qualified in _BIAS_ADDERS:
+                for arg in node.args[:2]:
+                    self._mark_biased(arg.value)
+            api = apis.lookup(qualified)
+            if api is None:
+                return
+            super_init = False
         pos = self.get_metadata(PositionProvider, node)
         span = Span(pos.start.line, pos.start.column, pos.end.line, pos.end.column)
         args_end = None
         if node.args:
-            last = self.get_metadata(PositionProvider, node.args[-1].value)
+            # The Arg, not its value: a parenthesized value's position leaves out its parens.
+            last = self.get_metadata(PositionProvider, node.args[-1])
             args_end = (last.end.line, last.end.column)
-        self.sites.append(RawSite(node, api, bind_arguments(api, node), span,
-                                  tuple(self.scope_names), len(self.sites), args_end))
+        bound = bind_arguments(api, node)
+        facts = CallFacts(
+            positional=bound.positional_names, extra_positional=bound.too_many_positional,
+            unknown=bound.extra, texts=self._texts(bound, node), port_of=self._call_marker(span),
+            super_init=super_init, star_args=bound.has_star_args)
+        classes = [name for name, _ in self.class_stack]
+        if classes:
+            self.site_class[len(self.sites)] = classes[0]
+        self.frames[-1].sites.append((len(self.sites), node))
+        self.sites.append(RawSite(node, api, bound, span, tuple(self.scope_names),
+                                  len(self.sites), args_end, facts))
+
+    def _conv_superclass(self, node: cst.Call) -> Optional[ApiSpec]:
+        """``super().__init__(...)`` in ``__init__`` of a class deriving from a conv layer
+        (transformers' TFWav2Vec2WeightNormConv1D) constructs that layer."""
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "__init__"
+                and isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Name)
+                and func.value.func.value == "super"):
+            return None
+        if not self.class_stack or not self.scope_names or self.scope_names[-1] != "__init__":
+            return None
+        return self.class_stack[-1][1]
+
+    def _texts(self, bound: BoundCall, node: cst.Call) -> Tuple[Tuple[str, str], ...]:
+        if self.module is None:
+            return ()
+        code = self.module.code_for_node
+        unknown = tuple((a.keyword.value, code(a.value)) for a in node.args
+                        if a.keyword is not None and a.keyword.value in bound.extra)
+        return tuple((name, code(expr)) for name, expr in bound.args.items()) + unknown
+
+    def _call_marker(self, span: Span) -> Optional[str]:
+        for line in range(span.line, span.end_line + 1):
+            if line in self.markers:
+                return self.markers[line]
+        return next((m for m in reversed(self.marker_stack) if m is not None), None)
+
+    def finish(self) -> None:
+        """Facts that need the whole file: bias use at module level, instantiating
+        scopes of each site's class, and kernels reversed before the call."""
+        self._resolve_frame(self.frames[0])
+        for index, raw in enumerate(self.sites):
+            facts = raw.call
+            owner = self.site_class.get(raw.order)
+            if owner is not None:
+                scopes = [s for s in self.instantiations.get(owner, ()) if owner not in s]
+                facts = replace(facts, used_in=tuple(dict.fromkeys(scopes))[:4])
+            flipped = tuple(name for name, text in facts.texts if self._reverses(text))
+            if flipped or facts is not raw.call or self.has_matmul:
+                self.sites[index] = replace(raw, call=replace(
+                    facts, flipped=flipped, file_has_matmul=self.has_matmul))
+
+    def _reverses(self, text: str) -> bool:
+        if _REVERSES.search(text):
+            return True
+        values = self.assigned_values.get(text.strip(), ())
+        return self.module is not None and any(
+            _REVERSES.search(self.module.code_for_node(v)) for v in values)
 
 
 def _dotted(node: cst.BaseExpression) -> str:
@@ -255,6 +440,7 @@ def _all_params(params: cst.Parameters) -> List[cst.Param]:
 
 
 def find_sites(parsed: ParsedFile) -> FileIndex:
-    finder = _Finder()
+    finder = _Finder(parsed.module, parsed.source)
     parsed.wrapper.visit(finder)
+    finder.finish()
     return FileIndex(tuple(finder.sites), finder.callees)

@@ -68,8 +68,71 @@ class Padding:
 UNKNOWN_PADDING = Padding(None)
 
 
+@dataclass(frozen=True)
+class PadFact:
+    """An explicit pad applied to a tensor (F.pad, tf.pad, np.pad, a pad layer).
+
+    ``axis`` counts from the end (-1 is the last axis) so it holds for any rank.
+    ``mode`` uses torch's names: "constant", "reflect", "replicate", "circular", plus
+    "symmetric" (TF/numpy only). Amounts are ``None`` when not constant.
+    """
+
+    axis: int
+    left: Optional[int]
+    right: Optional[int]
+    mode: str = "constant"
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A slice of a conv's output on one axis (counted from the end): ``y[..., start:stop]``."""
+
+    axis: int
+    start: Optional[int]
+    stop: Optional[int]
+
+
 def _fmt(v: object) -> str:
     return "?" if v is None else str(v)
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One step of a method chain after its base: ``.permute(2, 0, 1)``, ``.numpy()``.
+
+    ``text`` is the source appended to the receiver ("" for a function-style view such
+    as ``np.moveaxis(x, 0, -1)``, which wraps it); ``view`` says whether the step is
+    one of the tensor's recorded views; ``kind`` is what the value is after the step
+    ("torch", "numpy" or None), which decides the idiom of a replacement.
+    """
+
+    text: str
+    view: bool
+    kind: Optional[str]
+
+
+@dataclass(frozen=True)
+class ViewChain:
+    """The one expression that produced a tensor value, as base + steps (fix edits).
+
+    ``span`` covers the whole expression, so replacing it with ``base`` + rewritten
+    steps keeps everything around it. ``prior`` is the chain a plain name was
+    assigned from, when the name is the whole expression here.
+    """
+
+    span: Span
+    base: str
+    kind: Optional[str]
+    steps: Tuple[ChainStep, ...] = ()
+    prior: Optional["ViewChain"] = None
+
+    @property
+    def end_kind(self) -> Optional[str]:
+        return self.steps[-1].kind if self.steps else self.kind
+
+    @property
+    def view_count(self) -> int:
+        return sum(1 for s in self.steps if s.view)
 
 
 @dataclass(frozen=True)
@@ -91,6 +154,10 @@ class TensorFact:
     views: Tuple[str, ...] = ()
     # Where each dimension was written, for constructor-made tensors (fix edits).
     dim_spans: Optional[Tuple[Optional[Span], ...]] = None
+    # Explicit pads applied since the origin, in order (catalog P03, P07, P10).
+    pads: Tuple[PadFact, ...] = ()
+    # The expression that produced this value, for fix edits that rewrite its views.
+    chain: Optional[ViewChain] = field(default=None, compare=False)
 
     @property
     def rank(self) -> Optional[int]:
@@ -124,7 +191,58 @@ class ConvSpec:
     data_layout: Optional[str] = None  # NCL or NLC
     kernel_layout: Optional[str] = None  # e.g. "OIK", "KIO"
     weight: Optional[TensorFact] = None  # functional forms: the kernel argument
-    input: Optional[TensorFact] = None
+    input: Optional[TensorFact] = None  # layers: the tensor they are applied to
+    padding_explicit: bool = False  # the code names a padding argument itself
+    input_dilation: Optional[int] = None  # lax lhs_dilation / flax input_dilation (A05)
+    # lax.conv_transpose without use_consistent_padding, flax ConvTranspose: an explicit
+    # [(l, r)] pads the dilated input, i.e. torch padding K'-1-l (catalog T08).
+    transpose_pads_dilated_input: bool = False
+    output_crop: Optional[Crop] = None  # a slice of the output, e.g. the causal chomp
+    # lax/flax conv_transpose: the kernel is flipped and its I/O swapped (catalog T03/T04).
+    transpose_kernel: Optional[bool] = None
+    depth_multiplier: Optional[int] = None  # Keras depthwise/separable layers
+    # Keras layers without data_format whose layout a set_image_data_format call in the
+    # file decided (catalog L06): where that call is.
+    data_format_from: Optional[Span] = None
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """How a call was spelled, for rules about the spelling itself (CNV501, CNV504)
+    and for pairing hints that only the call's context holds.
+
+    ``positional`` names the parameters bound positionally, in order; ``unknown``
+    the keywords the API does not accept; ``values`` the constant value of every
+    argument that has one, and ``texts`` every argument's source text, both as
+    (parameter, value) pairs. ``result_biased`` says whether a functional call's
+    result gets a bias added (``+ b``, ``bias_add``): None when its use is not seen.
+    ``flipped`` lists parameters whose argument reverses taps (``[::-1]``, ``flip``).
+    ``used_in`` holds the scopes that instantiate the site's enclosing class (a user
+    class such as convbert's ``SeparableConv1D`` built from two convs).
+    ``port_of`` is the target of a ``# convlint: port-of path::name`` marker on the
+    call or on an enclosing def/class.
+    """
+
+    positional: Tuple[str, ...] = ()
+    extra_positional: int = 0
+    unknown: Tuple[str, ...] = ()
+    values: Tuple[Tuple[str, object], ...] = ()
+    texts: Tuple[Tuple[str, str], ...] = ()
+    result_biased: Optional[bool] = None
+    flipped: Tuple[str, ...] = ()
+    used_in: Tuple[Tuple[str, ...], ...] = ()
+    port_of: Optional[str] = None
+    super_init: bool = False  # the site is ``super().__init__`` of a conv subclass
+    star_args: bool = False  # *args or **kwargs may carry any parameter
+    # The file multiplies matrices somewhere (`@`, matmul, einsum, dot): a separable
+    # port's depthwise bias may be folded into the pointwise bias there (catalog D02).
+    file_has_matmul: bool = False
+
+    def value(self, parameter: str, default: object = None) -> object:
+        return dict(self.values).get(parameter, default)
+
+    def text(self, parameter: str) -> Optional[str]:
+        return dict(self.texts).get(parameter)
 
 
 @dataclass(frozen=True)
@@ -140,6 +258,14 @@ class Site:
     # Where a new keyword argument would go: just after the last argument (line, column
     # 0-based), or None for a call without arguments (insert before the closing paren).
     args_end: Optional[Tuple[int, int]] = None
+    # Where each bound argument is written (parameter name, span), for fix edits.
+    arg_spans: Tuple[Tuple[str, Span], ...] = ()
+    call: CallFacts = field(default=CallFacts(), compare=False)
+    # The input argument, when it is an atom (name, attribute, call, subscript) that a
+    # method or an index can be appended to (fix edits); for layers, at the first call.
+    input_span: Optional[Span] = None
+    # Layers: the call that applies the layer to spec.input (e.g. ``conv(x)``).
+    call_span: Optional[Span] = None
 
     @property
     def label(self) -> str:

@@ -64,3 +64,14 @@ def test_concurrent_writers_never_expose_a_torn_entry(tmp_path):
     assert len(reads) > 10 and all(r is not None and r.detail in complete for r in written)
     assert reads[-1].max_abs_diff == 299.0
     assert [p.name for p in (tmp_path / "probes").iterdir()] == ["same-key.json"]
+
+
+def test_key_covers_the_spec_and_the_framework_versions(monkeypatch):
+    from convlint.probe import cache
+
+    spec = torch_vs_torch()
+    key = cache.cache_key(spec, "/usr/bin/python3")
+    assert cache.cache_key(torch_vs_torch(seed=1), "/usr/bin/python3") != key
+    assert cache.cache_key(spec, "/other/python") != key
+    monkeypatch.setattr(cache, "_version", lambda name: "9.9" if name == "torch" else "1.0")
+    assert cache.cache_key(spec, "/usr/bin/python3") != key

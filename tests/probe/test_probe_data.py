@@ -72,3 +72,20 @@ def test_difference_patterns():
     assert _pattern(ref, rng.standard_normal(ref.shape)) == "values differ"
     assert _pattern(ref, ref[..., :-1]) == "shape (2,3,12) vs (2,3,11)"
     assert not compare(ref, ref + 1e-6, length=9, edge=2).differs
+
+
+def test_layout_and_groups_patterns_with_random_data():
+    rng = np.random.default_rng(1)
+    ref = rng.standard_normal((2, 3, 12))
+    swapped = compare(ref, np.swapaxes(ref, -1, -2), length=12, edge=2)
+    assert swapped.max_abs_diff is None
+    assert swapped.pattern == ("shape (2,3,12) vs (2,12,3) (layout: the source's output with "
+                               "channel and length axes swapped)")
+    square = rng.standard_normal((2, 5, 5))
+    assert _pattern(square, np.swapaxes(square, -1, -2)).startswith("layout: port output is")
+    dense = ref + rng.standard_normal(ref.shape)  # other groups' channels mixed in
+    assert _pattern(ref, dense, groups_hint=2).startswith("groups: every output channel")
+    assert _pattern(ref, dense) == "values differ"
+    half = ref.copy()
+    half[:, 0] += 1  # one channel off: not the groups pattern
+    assert not _pattern(ref, half, groups_hint=2).startswith("groups")

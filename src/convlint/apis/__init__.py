@@ -54,9 +54,9 @@ def _index(*tables: Tuple[ApiSpec, ...]) -> Dict[str, ApiSpec]:
 
 
 def _load() -> Dict[str, ApiSpec]:
-    from . import flax, jax, keras, tensorflow, torch
+    from . import flax, jax, keras, numpy, tensorflow, torch
 
-    return _index(torch.APIS, tensorflow.APIS, keras.APIS, jax.APIS, flax.APIS)
+    return _index(torch.APIS, tensorflow.APIS, keras.APIS, jax.APIS, flax.APIS, numpy.APIS)
 
 
 APIS_BY_NAME: Dict[str, ApiSpec] = _load()

@@ -74,8 +74,10 @@ APIS = (
         roles={"input": "lhs", "weight": "rhs", "padding": "padding", "stride": "strides",
                "dilation": "rhs_dilation", "dimension_numbers": "dimension_numbers",
                "transpose_kernel": "transpose_kernel"},
-        data_layout="NCL",
-        kernel_layout="OIK",
+        # Unlike conv_general_dilated, dimension_numbers=None means ('NHC', 'HIO', 'NHC')
+        # here: channels-last (measured, jax 0.10).
+        data_layout="NLC",
+        kernel_layout="KIO",
         rank=None,
     ),
 )

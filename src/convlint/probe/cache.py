@@ -23,7 +23,7 @@ from convlint.findings import ProbeResult
 from convlint.probe.spec import ProbeSpec
 
 # Bump when the runner's behaviour changes so that old verdicts are not reused.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: float64 re-check, native aborts of the port confirm
 
 # Only measured verdicts are stored: "failed" (timeouts, dead workers) and "skipped"
 # (missing frameworks) depend on the moment and must be retried next run.
@@ -36,6 +36,7 @@ _DISTRIBUTIONS = {
     "jax": ("jax", "jaxlib"),
     "flax": ("flax", "jax", "jaxlib"),
     "numpy": (),
+    "tensorflow-onednn-off": ("tensorflow", "tensorflow-cpu"),
 }
 
 
@@ -43,8 +44,10 @@ def default_directory() -> Path:
     override = os.environ.get("CONVLINT_CACHE_DIR")
     if override:
         return Path(override)
-    import platformdirs  # only needed when the cache is used without an override
-
+    try:
+        import platformdirs  # only needed when the cache is used without an override
+    except ImportError:  # a missing dependency must not fail a lint run
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convlint"
     return Path(platformdirs.user_cache_dir("convlint"))
 
 

@@ -47,6 +47,8 @@ def compare(ref: np.ndarray, out: np.ndarray, *, length: int, edge: int,
     tol = tolerance(ref64)
     if ref64.shape != out64.shape:
         pattern = f"shape {shape_text(ref64.shape)} vs {shape_text(out64.shape)}"
+        if ref64.ndim >= 2 and _close(out64, np.swapaxes(ref64, -1, -2), tol):
+            pattern += " (layout: the source's output with channel and length axes swapped)"
         return Comparison(length, None, None, tol, pattern)
     diff = float(np.max(np.abs(out64 - ref64))) if ref64.size else 0.0
     peak = float(np.max(np.abs(ref64))) if ref64.size else 0.0
@@ -58,7 +60,8 @@ def compare(ref: np.ndarray, out: np.ndarray, *, length: int, edge: int,
 def describe(ref: np.ndarray, out: np.ndarray, tol: float, edge: int,
              groups_hint: Optional[int]) -> str:
     """The first recognizable pattern, most specific first."""
-    for detect in (_groups, _bias, _channels_permuted, _axes_swapped, _edges, _shift):
+    for detect in (_groups, _bias, _channels_permuted, _axes_swapped, _edges, _shift,
+                   _everywhere_grouped):
         text = detect(ref, out, tol, edge, groups_hint)
         if text:
             return text
@@ -131,3 +134,18 @@ def _shift(ref, out, tol, edge, groups_hint) -> str:
         if _close(out[..., :-k], ref[..., k:], tol):
             return f"padding: port output is the source's advanced by {k} position(s)"
     return ""
+
+
+def _everywhere_grouped(ref, out, tol, edge, groups_hint) -> str:
+    # With random data a dense port of a grouped conv is no multiple of the source (that
+    # needs constant taps, G01); what it shows is a difference in every output channel
+    # at every position, which no padding, layout or bias pattern above explains.
+    if not groups_hint or groups_hint == 1 or ref.ndim < 2:
+        return ""
+    bad = np.abs(out - ref) > tol
+    per_channel = np.any(bad, axis=tuple(a for a in range(ref.ndim) if a != ref.ndim - 2))
+    per_position = np.any(bad, axis=tuple(range(ref.ndim - 1)))
+    if not (per_channel.all() and per_position.all()):
+        return ""
+    return (f"groups: every output channel differs at every position (consistent with "
+            f"groups={groups_hint} dropped)")

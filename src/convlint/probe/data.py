@@ -5,6 +5,7 @@ Runs in the linter process: numpy only, never a framework.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
@@ -108,8 +109,23 @@ def apply_ops(array: np.ndarray, ops: Sequence[ViewOp]) -> np.ndarray:
         name, args = op[0], op[1:]
         if name not in _OPS:
             raise ValueError(f"unknown view op {name!r}")
+        _check_size(_grown_shape(array.shape, name, args))  # before allocating it
         array = _OPS[name](array, *args)
     return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _grown_shape(shape: Tuple[int, ...], name: str, args) -> Tuple[int, ...]:
+    """The result shape of the ops that allocate more than their input."""
+    if name == "tile":
+        reps = tuple(args[0])
+        shape = (1,) * (len(reps) - len(shape)) + tuple(shape)
+        reps = (1,) * (len(shape) - len(reps)) + reps
+        return tuple(d * r for d, r in zip(shape, reps))
+    if name in ("block_diag", "interleave_diag") and len(shape) == 3:
+        return (shape[0], shape[1] * int(args[0]), shape[2])
+    if name == "reshape":
+        return tuple(d for d in args[0] if d >= 0)  # a -1 keeps the size: checked as is
+    return tuple(shape)
 
 
 def _block_diag(kernel: np.ndarray, groups: int, interleave: bool = False) -> np.ndarray:
@@ -144,7 +160,8 @@ _OPS = {
 
 
 def _check_size(shape: Sequence[int]) -> None:
-    nbytes = 4 * int(np.prod(shape, dtype=np.int64))
+    # Python ints: an inferred 10**9 channels must not wrap around in int64 arithmetic.
+    nbytes = 4 * math.prod(int(d) for d in shape)
     if nbytes > MAX_TENSOR_BYTES:
         raise ProbeTooLarge(
             f"probe tensor of shape {tuple(shape)} is {nbytes / 2**20:.1f} MiB "

@@ -11,6 +11,15 @@ tolerance, has another shape, or the port raises where the source runs;
 ``not-reproduced`` when it agrees at every probed length; ``failed`` when the source
 raises, a worker dies or a probe times out; ``skipped`` when a framework cannot be
 imported or the probe is too large. POSIX only (select on pipes, resource limits).
+
+A port that kills its worker with a framework's native check failure (catalog A07:
+TF's "Check failed", SIGABRT) while the source ran is the port crashing: ``confirmed``,
+"process aborted" in the detail. Any other death (SIGKILL from the OOM killer, SIGXCPU
+from the CPU limit, a bare abort) says nothing about the port: ``failed``.
+
+Numeric verdicts are re-checked in float64 where the backends compute in it (torch,
+tf.nn, Keras, JAX with x64, Flax): float64 takes round-off out of the measurement, so
+its comparison against the same tolerance decides, and the detail records it.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,15 +45,22 @@ from convlint.probe import data
 from convlint.probe.cache import CACHEABLE, VerdictCache, cache_key
 from convlint.probe.compare import Comparison, compare
 from convlint.probe.spec import ConvCall, ProbeSpec, Side
-from convlint.probe.worker import APIS, FAMILY_OF, decode, encode
+from convlint.probe.worker import APIS, BOOTSTRAP, FAMILY_OF, ONEDNN_OFF, decode, encode
 
 DEFAULT_TIMEOUT = 60.0  # seconds for one probe: every length and side, imports excluded
 LOAD_TIMEOUT = 300.0  # importing TF from a cold disk cache can take a minute
-# The worker's data segment (RLIMIT_DATA). TF after import uses ~350 MB of it; probe
-# tensors are capped at a few MB, so this only stops runaway allocations.
-DEFAULT_MEMORY_MB = 4096
+# The worker's data segment (RLIMIT_DATA). Measured after import and a probe: torch
+# 175 MB, TF+Keras 300 MB, JAX+Flax 190 MB; probe tensors are capped at a few MB, so
+# this only stops runaway allocations. CONVLINT_PROBE_MEMORY_MB overrides it.
+DEFAULT_MEMORY_MB = 2048
+# CPU seconds a request may use beyond its wall-clock budget (RLIMIT_CPU in the worker;
+# it backs up the wall timeout should a framework spin many threads).
+CPU_SLACK = 5.0
 
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+# The convlint package the workers import (explicitly: see worker.BOOTSTRAP).
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# Variables that would put the linted project's directories on the worker's sys.path.
+_DROPPED_ENV = ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONSAFEPATH")
 
 Progress = Callable[[int, int, ProbeResult], None]
 
@@ -52,7 +69,15 @@ _GLOG_PREFIX = r"^[FEWI]\d{4} [\d:.]+\s+\d+ \S+\] "
 
 
 class WorkerLost(Exception):
-    """The worker died; its process is gone."""
+    """The worker died; its process is gone.
+
+    ``native_abort``: it died of SIGABRT after a framework's fatal check ("Check
+    failed"), i.e. a deterministic rejection of the call's arguments (catalog A07).
+    """
+
+    def __init__(self, text: str = "", native_abort: bool = False) -> None:
+        super().__init__(text)
+        self.native_abort = native_abort
 
 
 class WorkerTimeout(WorkerLost):
@@ -80,6 +105,13 @@ class LengthOutcome:
     comparison: Optional[Comparison]
     port_crash: Optional[str]
     fix: Union[Comparison, Crash, None]
+    # The float64 re-check: its comparison, or why there is none ("" when not attempted).
+    float64: Union[Comparison, str] = ""
+
+    @property
+    def decisive(self) -> Optional[Comparison]:
+        """The comparison the verdict uses: float64 when it ran, else float32."""
+        return self.float64 if isinstance(self.float64, Comparison) else self.comparison
 
 
 class Worker:
@@ -89,7 +121,12 @@ class Worker:
         self.family = family
         self.loaded: set = set()
         self._stderr = tempfile.TemporaryFile()
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+        if os.environ.get("CONVLINT_PROBE_PYTHONPATH"):
+            # An explicit opt-in for frameworks installed outside the interpreter's paths.
+            env["PYTHONPATH"] = os.environ["CONVLINT_PROBE_PYTHONPATH"]
+        if family == ONEDNN_OFF:
+            env["TF_ENABLE_ONEDNN_OPTS"] = "0"
         env.update(
             TF_CPP_MIN_LOG_LEVEL="3",
             KERAS_BACKEND="tensorflow",
@@ -101,23 +138,40 @@ class Worker:
             TF_NUM_INTRAOP_THREADS="1",
             TF_NUM_INTEROP_THREADS="1",
         )
-        # cwd is the directory holding the convlint package: it becomes sys.path[0] for
-        # "-m", so the linted project's own files (a local "torch.py") cannot shadow
-        # the frameworks.
-        self._process = subprocess.Popen(
-            [python, "-m", "convlint.probe.worker", family],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            cwd=_PACKAGE_ROOT, env=env,
-        )
+        # An empty private working directory and no PYTHONPATH: the linted project's own
+        # files (a local "torch.py") can never shadow a framework in the worker.
+        self._directory = tempfile.mkdtemp(prefix="convlint-probe-")
+        try:
+            self._process = subprocess.Popen(
+                [python, "-c", BOOTSTRAP, str(_PACKAGE_DIR), family],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                cwd=self._directory, env=env,
+            )
+        except OSError:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._stderr.close()
+            raise
         self._pending = b""
 
-    def request(self, message: dict, timeout: float) -> dict:
+    def request(self, message: dict, timeout: float,
+                cpu_seconds: Optional[float] = None) -> dict:
+        # The worker's CPU limit for this request: by default its wall budget plus slack.
+        budget = timeout + CPU_SLACK if cpu_seconds is None else cpu_seconds
+        message = {**message, "cpu_seconds": budget}
         try:
             self._process.stdin.write(json.dumps(message).encode("utf-8") + b"\n")
             self._process.stdin.flush()
         except BrokenPipeError:
-            raise WorkerLost(self._death()) from None
-        return json.loads(self._read_line(timeout))
+            raise self._death() from None
+        line = self._read_line(timeout)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            self.close()
+            raise WorkerLost(f"worker sent an unreadable reply: {line[:100]!r}")
+        return reply
 
     def _read_line(self, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout
@@ -132,7 +186,7 @@ class Worker:
                 continue
             chunk = os.read(fd, 1 << 20)
             if not chunk:
-                raise WorkerLost(self._death())
+                raise self._death()
             chunks.append(chunk)
         line, _, self._pending = b"".join(chunks).partition(b"\n")
         return line
@@ -146,7 +200,12 @@ class Worker:
         self.close()
         code = self._process.returncode
         how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-        return f"worker died ({how})" + (f": {last}" if last else "")
+        if code == -signal.SIGXCPU:
+            how += ": CPU time limit exceeded"
+        elif code == -signal.SIGKILL:
+            how += ": killed, e.g. by the out-of-memory killer"
+        native = code == -signal.SIGABRT and "Check failed" in last
+        return WorkerLost(f"worker died ({how})" + (f": {last}" if last else ""), native)
 
     def _stderr_line(self) -> str:
         # The informative line of a native abort (TF's "F0000 ... Check failed") sits
@@ -170,6 +229,7 @@ class Worker:
                 stream.close()
             except OSError:  # unflushed bytes to a dead worker
                 pass
+        shutil.rmtree(self._directory, ignore_errors=True)
 
     @property
     def alive(self) -> bool:
@@ -190,13 +250,15 @@ class ProbeRunner:
         load_timeout: float = LOAD_TIMEOUT,
         python: Optional[str] = None,
         memory_mb: int = DEFAULT_MEMORY_MB,
+        cpu_seconds: Optional[float] = None,
         cache: bool = True,
         cache_dir: Optional[Path] = None,
     ) -> None:
         self.timeout = timeout
         self.load_timeout = load_timeout
         self.python = python or os.environ.get("CONVLINT_PROBE_PYTHON") or sys.executable
-        self.memory_mb = memory_mb
+        self.memory_mb = _env_int("CONVLINT_PROBE_MEMORY_MB", memory_mb)
+        self.cpu_seconds = cpu_seconds  # per conv request; None: its wall budget + slack
         self.workers_started = 0
         self.load_seconds: Dict[str, float] = {}
         self._cache = VerdictCache(cache_dir) if cache else None
@@ -218,7 +280,11 @@ class ProbeRunner:
             progress: Optional[Progress] = None) -> List[ProbeResult]:
         results = []
         for index, spec in enumerate(specs):
-            results.append(self._cached_probe(spec))
+            try:
+                results.append(self._cached_probe(spec))
+            except Exception as exc:  # noqa: BLE001 - one bad probe must not end the run
+                results.append(ProbeResult(
+                    "failed", None, f"internal probe error: {type(exc).__name__}: {exc}"))
             if progress is not None:
                 progress(index + 1, len(specs), results[-1])
         return results
@@ -273,30 +339,53 @@ class ProbeRunner:
 
     def _probe_length(self, spec: ProbeSpec, length: int, deadline: float) -> LengthOutcome:
         source = data.source_tensors(spec, length)
-        ref = self._call(spec, spec.source, source, deadline, f"source at L={length}")
+        ref = self._call(spec, spec.source, source, deadline, "source", length)
         if isinstance(ref, Crash):
             raise ProbeFailed(f"source crashed at L={length}: {ref.text}")
         edge = _edge(spec)
-        port = self._call(spec, spec.port, source, deadline, f"port at L={length}")
+        port = self._call(spec, spec.port, source, deadline, "port", length)
         fix = None
         if spec.fix is not None:
-            fixed = self._call(spec, spec.fix, source, deadline, f"fix at L={length}")
+            fixed = self._call(spec, spec.fix, source, deadline, "fix", length)
             fix = fixed if isinstance(fixed, Crash) else compare(
                 ref, fixed, length=length, edge=edge)
         if isinstance(port, Crash):
             return LengthOutcome(length, None, port.text, fix)
         comparison = compare(ref, port, length=length, edge=edge, groups_hint=spec.groups_hint)
-        return LengthOutcome(length, comparison, None, fix)
+        float64: Union[Comparison, str] = ""
+        if comparison.max_abs_diff is not None:
+            float64 = self._float64(spec, source, deadline, length, edge)
+        return LengthOutcome(length, comparison, None, fix, float64)
+
+    def _float64(self, spec: ProbeSpec, source: data.SourceTensors, deadline: float,
+                 length: int, edge: int) -> Union[Comparison, str]:
+        """Source and port again in float64: their comparison, or why there is none."""
+        outputs = []
+        for side, role in ((spec.source, "source"), (spec.port, "port")):
+            try:
+                out = self._call(spec, side, source, deadline, role, length, "float64")
+            except ProbeFailed as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                return f"{exc}"
+            if isinstance(out, Crash):
+                return f"the {role} raises in float64: {out.text}"
+            if out.dtype != np.float64:
+                return f"{side.call.api} computed in {out.dtype}"
+            outputs.append(out)
+        return compare(outputs[0], outputs[1], length=length, edge=edge,
+                       groups_hint=spec.groups_hint)
 
     def _call(self, spec: ProbeSpec, side: Side, source: data.SourceTensors, deadline: float,
-              what: str):
+              role: str, length: int, dtype: str = "float32"):
         """The side's output normalized to channels-first, or its Crash."""
+        what = f"{role} at L={length}" + (" in float64" if dtype == "float64" else "")
         try:
             arrays = data.side_arrays(side, source)
         except data.ProbeTooLarge:
             raise
         except ValueError as exc:
-            raise ProbeFailed(f"could not build the {what.split()[0]} tensors: {exc}") from None
+            raise ProbeFailed(f"could not build the {role} tensors: {exc}") from None
         worker = self._ready(side.call.framework)
         message = {
             "op": "conv",
@@ -305,9 +394,11 @@ class ProbeRunner:
             "x": encode(arrays.x),
             "weight": encode(arrays.weight),
             "bias": None if arrays.bias is None else encode(arrays.bias),
+            "dtype": dtype,
         }
         try:
-            reply = worker.request(message, max(deadline - time.monotonic(), 0.0))
+            reply = worker.request(message, max(deadline - time.monotonic(), 0.0),
+                                   self.cpu_seconds)
         except WorkerTimeout:
             self._workers.pop(worker.family, None)
             raise ProbeFailed(
@@ -316,7 +407,13 @@ class ProbeRunner:
             ) from None
         except WorkerLost as exc:
             self._workers.pop(worker.family, None)
+            if exc.native_abort and role != "source":
+                # Catalog A07: the framework's own check kills the process for these
+                # arguments; for the port (or the fix) that is its crash, not ours.
+                return Crash(f"process aborted: {exc}")
             raise ProbeFailed(f"{what} ({side.call.api}): {exc}") from None
+        if "failed" in reply:
+            raise ProbeFailed(f"{what} ({side.call.api}): {reply['failed']}")
         if "error" in reply:
             return Crash(reply["error"])
         return _channels_first(side.call, decode(reply["y"]))
@@ -382,8 +479,16 @@ def _check_api(call: ConvCall) -> None:
     if call.api not in APIS:
         raise Unavailable(f"the probe runner has no implementation of {call.api}")
     api_family = FAMILY_OF[call.api.split(".")[0]]
-    if FAMILY_OF.get(call.framework, api_family) != api_family:
+    framework = "tensorflow" if call.framework == ONEDNN_OFF else call.framework
+    if FAMILY_OF.get(framework, api_family) != api_family:
         raise ValueError(f"{call.api} is not a {call.framework} api")
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
 
 
 def _call_json(call: ConvCall) -> dict:
@@ -413,18 +518,41 @@ def verdict(outcomes: Sequence[LengthOutcome]) -> ProbeResult:
     worst_numeric = max(numeric, key=lambda c: c.max_abs_diff, default=None)
     max_diff = None if worst_numeric is None else worst_numeric.max_abs_diff
     rel = None if worst_numeric is None else worst_numeric.rel_diff
-    differing = [c for c in comparisons if c.differs]
+    decisive = [o.decisive for o in outcomes]
+    differing = [c for c in decisive if c.differs]
+    note = _float64_note(outcomes) + fix_note
     if not differing:
         lengths = ", ".join(str(c.length) for c in comparisons)
         detail = f"max|diff| {max_diff:.3g} within tolerance at L={lengths}"
-        return ProbeResult("not-reproduced", max_diff, detail + fix_note, rel, fix_diff)
+        if any(c.differs for c in comparisons):
+            detail = f"agrees within tolerance in float64 at L={lengths}"
+        return ProbeResult("not-reproduced", max_diff, detail + note, rel, fix_diff)
     # A shape mismatch is the most telling; otherwise the largest difference.
     worst = next((c for c in differing if c.max_abs_diff is None), None) or max(
         differing, key=lambda c: c.max_abs_diff)
-    detail = _length_dependence(worst, comparisons)
+    detail = _length_dependence(worst, decisive)
     if worst.max_abs_diff is not None:
         detail += f" (max|diff| {worst.max_abs_diff:.3g}, tolerance {worst.tolerance:.3g})"
-    return ProbeResult("confirmed", max_diff, detail + fix_note, rel, fix_diff)
+    return ProbeResult("confirmed", max_diff, detail + note, rel, fix_diff)
+
+
+def _float64_note(outcomes: Sequence[LengthOutcome]) -> str:
+    """What the float64 re-check found, and whether it overruled float32."""
+    checked = [o for o in outcomes if isinstance(o.float64, Comparison)]
+    missing = next((o.float64 for o in outcomes if isinstance(o.float64, str) and o.float64), "")
+    if not checked:
+        return f"; float64 re-check unavailable: {missing}" if missing else ""
+    worst = max(checked, key=lambda o: o.float64.max_abs_diff)
+    note = f"; float64 re-check max|diff| {worst.float64.max_abs_diff:.3g}"
+    overruled = [o for o in checked if o.float64.differs != o.comparison.differs]
+    if overruled:
+        o = overruled[0]
+        side = "above" if o.comparison.differs else "within"
+        note += (f" decides: float32 max|diff| {o.comparison.max_abs_diff:.3g} was {side} "
+                 f"tolerance {o.comparison.tolerance:.3g} at L={o.length} (round-off)")
+    if missing:
+        note += f" (unavailable at some lengths: {missing})"
+    return note
 
 
 def _length_dependence(worst: Comparison, comparisons: Sequence[Comparison]) -> str:

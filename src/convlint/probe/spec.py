@@ -71,6 +71,12 @@ class ConvCall:
     # Slice applied to the call's output on the length axis (start, stop), e.g. the
     # chomp after symmetric causal padding; None keeps everything.
     output_crop: Optional[Tuple[int, Optional[int]]] = None
+    # The user's own spelling, for probing a call that may be rejected (CNV501, CNV504):
+    # (parameter, value) pairs, positional ones first with parameter "" in their order.
+    # When set, the worker calls the API with exactly these arguments after the input
+    # and kernel (functional) or constructs the layer from them; "<bias>" stands for the
+    # bias tensor. The other fields then only describe sizes and layouts.
+    verbatim: Optional[Tuple[Tuple[str, object], ...]] = None  # () = no arguments
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,18 @@ def _timeout() -> float:
 
 
 def probe_findings(findings: Sequence[Finding], config: Config) -> List[Finding]:
-    specs, targets = [], []
+    specs, targets, failed = [], [], []
     out: List[Finding] = []
     for finding in findings:
         if finding.code.startswith("CNV9"):
             out.append(finding)
             continue
-        spec = plan.plan(finding)
+        try:
+            spec = plan.plan(finding)
+        except Exception as exc:  # noqa: BLE001 - a planner bug must not cost the finding
+            failed.append((finding, ProbeResult(
+                "failed", None, f"the probe could not be built: {type(exc).__name__}: {exc}")))
+            continue
         if spec is None:
             reason = ("shapes or sizes unknown" if plan.has_recipe(finding.code)
                       else f"no probe recipe for {finding.code} yet")
@@ -49,12 +54,13 @@ def probe_findings(findings: Sequence[Finding], config: Config) -> List[Finding]
             continue
         specs.append(spec)
         targets.append(finding)
-    if not specs:
-        return out
-    from .runner import run_probes  # numpy is only needed once something is probed
+    results = []
+    if specs:
+        from .runner import run_probes  # numpy is only needed once something is probed
 
-    show = _progress if len(specs) >= 5 and sys.stderr.isatty() else None
-    for finding, result in zip(targets, run_probes(specs, progress=show, timeout=_timeout())):
+        show = _progress if len(specs) >= 5 and sys.stderr.isatty() else None
+        results = run_probes(specs, progress=show, timeout=_timeout())
+    for finding, result in list(zip(targets, results)) + failed:
         if result.status == "not-reproduced" and not config.show_unconfirmed:
             continue
         out.append(finding.with_probe(result))

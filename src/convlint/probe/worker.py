@@ -28,20 +28,37 @@ an API has no parameter for are ignored: tf.nn infers groups from the filter sha
 
 pre_pad and the view operations are applied by the runner with numpy before a request.
 
+A conv request may add ``"dtype": "float64"`` (the runner's float64 re-check: inputs
+are cast, Keras layers are built with a float64 policy, JAX runs with x64 enabled) and
+``"cpu_seconds"``: the CPU time the request may use before the kernel stops the worker
+with SIGXCPU. The reply then carries the output's dtype, so that a backend that quietly
+computed in float32 is not mistaken for a float64 result. A request that runs out of
+memory replies ``{"failed": ...}``: a resource limit is not the port's crash.
+
 Environment (set by the runner): CONVLINT_PROBE_MEMORY_MB caps the worker's data
-segment. CONVLINT_PROBE_TEST_SLEEP="RULE=SECONDS" is a TEST-ONLY hook: the worker
-sleeps SECONDS before each conv request whose rule is RULE, to exercise timeouts.
+segment. TEST-ONLY hooks, to exercise the runner's isolation: with
+CONVLINT_PROBE_TEST_SLEEP="TARGET=SECONDS" the worker sleeps SECONDS before each conv
+request whose rule or api is TARGET; with CONVLINT_PROBE_TEST_FAULT="TARGET=ACTION" it
+does ACTION instead: "abort" (SIGABRT, like TF's native check failures), "kill"
+(SIGKILL, like the OOM killer), "alloc:MB" (allocate MB megabytes) or "spin:SECONDS"
+(burn CPU).
+
+Run by the runner as ``python -c BOOTSTRAP PACKAGE_DIR FAMILY`` from an empty directory,
+without PYTHONPATH: only the convlint package itself is added to the import system, so
+nothing of the linted project (a local ``torch.py``) can shadow a framework.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import io
 import json
 import os
 import re
 import resource
+import signal
 import sys
 import time
 from typing import Callable, Dict, Optional
@@ -50,11 +67,16 @@ import numpy as np
 
 from convlint.probe.spec import ConvCall
 
+# TensorFlow with TF_ENABLE_ONEDNN_OPTS=0 (set by the runner when it starts the worker):
+# catalog G02/L03 crash only there, so such probes need a TF process of their own.
+ONEDNN_OFF = "tensorflow-onednn-off"
+
 FAMILIES = {
     "torch": ("torch",),
     "tensorflow": ("tensorflow", "keras"),
     "jax": ("jax", "flax"),
     "numpy": ("numpy",),
+    ONEDNN_OFF: (ONEDNN_OFF,),
 }
 FAMILY_OF = {fw: family for family, fws in FAMILIES.items() for fw in fws}
 
@@ -66,7 +88,28 @@ _IMPORTS = {
     "jax": ("jax", "jax.numpy"),
     "flax": ("flax", "flax.linen", "jax.numpy"),
     "numpy": ("numpy",),
+    ONEDNN_OFF: ("tensorflow",),
 }
+
+# The worker script, importing convlint from an explicit package directory (argv[1])
+# without putting that directory's parent (maybe a site-packages holding frameworks of
+# another interpreter) or the working directory on sys.path.
+BOOTSTRAP = (
+    "import sys, importlib.util as u\n"
+    "if sys.path and sys.path[0] in ('', '.'): del sys.path[0]\n"
+    "d = sys.argv.pop(1)\n"
+    "s = u.spec_from_file_location('convlint', d + '/__init__.py', "
+    "submodule_search_locations=[d])\n"
+    "m = sys.modules['convlint'] = u.module_from_spec(s)\n"
+    "s.loader.exec_module(m)\n"
+    "from convlint.probe.worker import main\n"
+    "sys.exit(main(sys.argv))\n"
+)
+
+# Failures that are the worker running out of a resource, not the port's own crash.
+_RESOURCE_ERRORS = re.compile(
+    r"MemoryError|can't allocate memory|out of memory|ResourceExhausted|bad_alloc|"
+    r"Cannot allocate memory", re.IGNORECASE)
 
 Array = np.ndarray
 ConvFn = Callable[[ConvCall, Array, Array, Optional[Array]], object]
@@ -85,15 +128,22 @@ def decode(text: str) -> Array:
     return np.load(io.BytesIO(base64.b64decode(text)), allow_pickle=False)
 
 
+_GRAPH_NOISE = ("Graph execution error", "Detected at node", 'File "')
+
+
 def error_text(exc: BaseException) -> str:
     """``Type: first line``, without TF's ``{{function_node ...}}`` op-trace prefix."""
     message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", str(exc)).strip()
-    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    # tf.function errors open with "Graph execution error:" and the Python stack of the
+    # failing node; the op's own message follows it.
+    informative = [line for line in lines if not line.startswith(_GRAPH_NOISE)]
+    first = (informative or lines or [""])[0]
     return f"{type(exc).__name__}: {first[:300]}"
 
 
 def call_from_json(data: dict) -> ConvCall:
-    pairs = ("padding", "dimension_numbers", "output_crop")
+    pairs = ("padding", "dimension_numbers", "output_crop", "verbatim")
     fixed = {k: tuple(v) if k in pairs and isinstance(v, list) else v for k, v in data.items()}
     return ConvCall(**fixed)
 
@@ -133,7 +183,9 @@ def _crop(call: ConvCall, y: Array) -> Array:
 def _to_numpy(y) -> Array:
     if hasattr(y, "detach"):
         y = y.detach().cpu().numpy()
-    return np.asarray(y, dtype=np.float32)
+    y = np.asarray(y)
+    # float64 stays float64 (the re-check); anything else (bfloat16...) compares as float32.
+    return y if y.dtype in (np.float32, np.float64) else y.astype(np.float32)
 
 
 # ---------------------------------------------------------------- torch
@@ -159,6 +211,27 @@ def _torch_conv1d(call, x, w, b):
         xt, torch.from_numpy(w), None if b is None else torch.from_numpy(b),
         stride=call.stride, padding=padding, dilation=call.dilation, groups=call.groups,
     )
+
+
+def _torch_nn_conv1d(call, x, w, b):
+    """``nn.Conv1d`` as constructed: it checks divisibility by groups itself (catalog G06)."""
+    import torch
+
+    padding = call.padding
+    if _explicit(call):
+        if padding[0] != padding[1]:
+            raise ValueError("probe: nn.Conv1d has no asymmetric padding")
+        padding = padding[0]
+    layer = torch.nn.Conv1d(
+        call.in_channels, call.out_channels, call.kernel_size, stride=call.stride,
+        padding=padding, dilation=call.dilation, groups=call.groups, bias=call.bias,
+        padding_mode=call.padding_mode, dtype=torch.from_numpy(x).dtype,
+    )
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(w))
+        if b is not None:
+            layer.bias.copy_(torch.from_numpy(b))
+        return layer(torch.from_numpy(x))
 
 
 def _torch_pad_pair(call: ConvCall):
@@ -224,6 +297,23 @@ def _tf_convolution(call, x, w, b):
     y = tf.nn.convolution(x, w, strides=call.stride, padding=_tf_padding(call),
                           data_format=_tf_format(call), dilations=call.dilation)
     return _tf_bias(call, y, b)
+
+
+def _tf_function_conv1d_bias_add(call, x, w, b):
+    """``tf.nn.conv1d`` + ``tf.nn.bias_add`` inside ``tf.function``: the graph rewrite
+    fuses them, and without oneDNN the fused kernel rejects grouped filters (catalog G02)."""
+    import tensorflow as tf
+
+    bias = b if b is not None else np.zeros((call.out_channels,), x.dtype)
+
+    @tf.function
+    def run(a):
+        y = tf.nn.conv1d(a, w, stride=call.stride, padding=_tf_padding(call),
+                         data_format=_tf_format(call), dilations=call.dilation)
+        return tf.nn.bias_add(y, bias, data_format="N...C" if call.data_layout == "NLC"
+                              else "NC...")
+
+    return run(tf.constant(x))
 
 
 def _tf_conv1d_transpose(call, x, w, b):
@@ -416,9 +506,11 @@ def _numpy_reference(function_name: str) -> ConvFn:
 APIS: Dict[str, ConvFn] = {
     "torch.nn.functional.conv1d": _torch_conv1d,
     "torch.nn.functional.conv_transpose1d": _torch_conv_transpose1d,
+    "torch.nn.Conv1d": _torch_nn_conv1d,
     "tensorflow.nn.conv1d": _tf_conv1d,
     "tensorflow.nn.convolution": _tf_convolution,
     "tensorflow.nn.conv1d_transpose": _tf_conv1d_transpose,
+    "tensorflow.function.conv1d_bias_add": _tf_function_conv1d_bias_add,
     "keras.layers.Conv1D": _keras_conv1d,
     "keras.layers.DepthwiseConv1D": _keras_depthwise,
     "keras.layers.Conv1DTranspose": _keras_conv1d_transpose,
@@ -433,6 +525,65 @@ APIS: Dict[str, ConvFn] = {
 }
 
 
+# ---------------------------------------------------------------- verbatim calls
+
+
+def _resolve(qualified: str):
+    """The API object named ``qualified``, importing the longest importable prefix."""
+    parts = qualified.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(f"cannot import {qualified}")
+
+
+def _verbatim(call, x, w, b):
+    """Call the API with the user's own arguments so that a rejected spelling fails with
+    the API's own error; a layer is built, given the probe's kernel (and bias when it
+    has one) and applied."""
+    target = _resolve(call.api)
+    framework = call.api.split(".")[0]
+    tensor = _framework_tensor(framework)
+    args = [tensor(b) if v == "<bias>" else v for k, v in call.verbatim if not k]
+    kwargs = {k: tensor(b) if v == "<bias>" else v for k, v in call.verbatim if k}
+    if not isinstance(target, type):
+        return target(tensor(x), tensor(w), *args, **kwargs)
+    layer = target(*args, **kwargs)
+    if framework == "torch":
+        import torch
+
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(w))
+            if getattr(layer, "bias", None) is not None:
+                bias = torch.zeros_like(layer.bias) if b is None else torch.from_numpy(b)
+                layer.bias.copy_(bias)
+        return layer(torch.from_numpy(x))
+    if framework == "flax":
+        use_bias = getattr(layer, "use_bias", True)
+        bias = b if b is not None else np.zeros(w.shape[-1], np.float32)
+        return layer.apply(_flax_params(w, bias if use_bias else None), x)
+    use_bias = getattr(layer, "use_bias", False)
+    bias = b if b is not None else np.zeros(w.shape[-1], np.float32)
+    return _keras_run(layer, x, [w, bias] if use_bias else [w])
+
+
+# Layers only the user's own spelling reaches (verbatim calls, CNV501/CNV504).
+APIS.update({"torch.nn.Conv1d": _verbatim, "torch.nn.ConvTranspose1d": _verbatim})
+
+
+def _framework_tensor(framework: str):
+    if framework == "torch":
+        import torch
+
+        return lambda a: None if a is None else torch.from_numpy(a)
+    return lambda a: a
+
+
 # ---------------------------------------------------------------- requests
 
 
@@ -441,31 +592,75 @@ def load(framework: str) -> dict:
         modules = [importlib.import_module(name) for name in _IMPORTS[framework]]
     except Exception as exc:  # noqa: BLE001 - any import failure means "unavailable"
         return {"unavailable": error_text(exc)}
+    if framework in ("jax", "flax"):
+        # float64 re-checks need x64; float32 arrays stay float32 with it enabled.
+        importlib.import_module("jax").config.update("jax_enable_x64", True)
     return {"ok": True, "version": getattr(modules[0], "__version__", "")}
 
 
 def run_conv(request: dict) -> dict:
-    _test_sleep(request.get("rule", ""))
     try:
+        _test_hooks(request)  # inside: a test allocation fails like the framework's own
         call = call_from_json(request["call"])
-        bias = None if request.get("bias") is None else decode(request["bias"])
-        y = APIS[call.api](call, decode(request["x"]), decode(request["weight"]), bias)
-        return {"ok": True, "y": encode(_crop(call, _to_numpy(y)))}
+        dtype = np.float64 if request.get("dtype") == "float64" else np.float32
+        x, w = decode(request["x"]).astype(dtype), decode(request["weight"]).astype(dtype)
+        bias = None if request.get("bias") is None else decode(request["bias"]).astype(dtype)
+        run = _verbatim if call.verbatim is not None else APIS[call.api]
+        with _keras_dtype(call, dtype):
+            y = _to_numpy(run(call, x, w, bias))
+        return {"ok": True, "y": encode(_crop(call, y)), "dtype": str(y.dtype)}
     except Exception as exc:  # noqa: BLE001 - the user's port crashing is a result
-        return {"error": error_text(exc)}
+        text = error_text(exc)
+        if isinstance(exc, MemoryError) or _RESOURCE_ERRORS.search(text):
+            return {"failed": f"out of memory in the probe worker: {text}"}
+        return {"error": text}
 
 
-def _test_sleep(rule: str) -> None:
+@contextlib.contextmanager
+def _keras_dtype(call: ConvCall, dtype):
+    """Keras layers built inside take float64 variables for a float64 request."""
+    if call.framework != "keras" or dtype != np.float64:
+        yield
+        return
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float64")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _test_hooks(request: dict) -> None:
+    """TEST-ONLY fault injection (module docstring); inert unless the variables are set."""
+    targets = (request.get("rule", ""), request.get("call", {}).get("api", ""))
     hook = os.environ.get("CONVLINT_PROBE_TEST_SLEEP", "")
     target, _, seconds = hook.partition("=")
-    if hook and rule == target:
+    if hook and target in targets:
         time.sleep(float(seconds))
+    fault = os.environ.get("CONVLINT_PROBE_TEST_FAULT", "")
+    target, _, action = fault.partition("=")
+    if not fault or target not in targets:
+        return
+    name, _, argument = action.partition(":")
+    if name == "abort":
+        os.abort()
+    elif name == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif name == "alloc":
+        bytearray(int(argument) << 20)
+    elif name == "spin":
+        until = time.process_time() + float(argument)
+        while time.process_time() < until:
+            pass
 
 
 def handle(request: dict, family: str) -> dict:
     framework = request.get("framework") or request["call"]["framework"]
     if FAMILY_OF.get(framework) != family:
         return {"unavailable": f"{framework!r} is not served by the {family} worker"}
+    _limit_cpu(request.get("cpu_seconds"))
     if request["op"] == "load":
         return load(framework)
     return run_conv(request)
@@ -474,10 +669,29 @@ def handle(request: dict, family: str) -> dict:
 def _limit_memory() -> None:
     # RLIMIT_DATA, not RLIMIT_AS: TF and JAX map ~1.5 GB of address space they never
     # touch, and an address-space limit of 1 GiB makes both abort at import (measured).
+    # Measured data segments after import and a probe: torch 175 MB, TF+Keras 300 MB,
+    # JAX+Flax 190 MB.
     megabytes = int(os.environ.get("CONVLINT_PROBE_MEMORY_MB", "0"))
     if megabytes > 0:
         limit = megabytes << 20
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    # A native abort (catalog A07) must not leave a core file behind.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _limit_cpu(seconds) -> None:
+    """Let this request use ``seconds`` more CPU time; past it the kernel sends SIGXCPU.
+
+    Only the soft limit moves (the hard one stays, so later requests can raise it again).
+    """
+    if not seconds:
+        return
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(usage.ru_utime + usage.ru_stime + float(seconds)) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def _private_stdout():

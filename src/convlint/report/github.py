@@ -39,7 +39,8 @@ def annotation(finding: Finding) -> str:
         ("col", finding.column if columns else None),
         ("endLine", finding.end_line),
         ("endColumn", finding.end_column if columns else None),
-        ("title", f"{finding.code} {finding.name}"),
+        ("title", f"{finding.code} {finding.name}"
+                  + (f" (cell {finding.cell})" if finding.cell is not None else "")),
     ]
     listed = ",".join(f"{key}={escape_property(str(value))}"
                       for key, value in properties if value is not None)
@@ -54,7 +55,8 @@ def plain_line(finding: Finding) -> str:
     # One finding per line: a message's own line breaks would split it (and a line of
     # the log that starts with "::" would be taken for a command).
     message = " ".join(finding.message.splitlines())
-    return f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {message}"
+    where = text_report.position(finding.path, finding.line, finding.column, finding.cell)
+    return f"{where}: {finding.code} {message}"
 
 
 def render(findings: Sequence[Finding], files_checked: int) -> str:

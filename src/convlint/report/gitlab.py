@@ -19,11 +19,16 @@ from .sarif import fingerprints, relative_path
 SEVERITIES = {ERROR: "major", WARNING: "minor", INFO: "info"}
 
 
+def _cell(finding: Finding) -> str:
+    # Lines of a notebook finding count within its cell; say which cell.
+    return f"cell {finding.cell}: " if finding.cell is not None else ""
+
+
 def render(findings: Sequence[Finding], files_checked: int) -> str:
     issues = [
         {
             # GitLab's widget shows the description but not check_name: lead with the code.
-            "description": f"{f.code}: {f.message}",
+            "description": f"{f.code}: {_cell(f)}{f.message}",
             "check_name": f.code,
             "fingerprint": fingerprint,
             "severity": SEVERITIES[f.severity],

@@ -147,7 +147,8 @@ def _result(f: Finding, rule_index: Optional[int], fingerprint: str) -> dict:
         result["ruleIndex"] = rule_index
     result.update({
         "level": LEVELS[f.severity],
-        "message": {"text": f.message},
+        # A notebook finding's line counts within its cell; the message says which.
+        "message": {"text": f.message if f.cell is None else f"cell {f.cell}: {f.message}"},
         "locations": [_location(f.path, _region(f.line, f.column, f.end_line, f.end_column))],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
     })
@@ -157,7 +158,8 @@ def _result(f: Finding, rule_index: Optional[int], fingerprint: str) -> dict:
              "message": {"text": r.message}}
             for i, r in enumerate(f.related, start=1)
         ]
-    if f.fix is not None and f.fix.edits:
+    # A notebook's edits count lines within a cell, which SARIF regions cannot express.
+    if f.fix is not None and f.fix.edits and f.cell is None:
         # Every edit of a fix is in the finding's own file (the port being corrected).
         result["fixes"] = [{
             "description": {"text": f.fix.description},

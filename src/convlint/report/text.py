@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from ..findings import Finding
 
@@ -12,11 +12,19 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def position(path: str, line: int, column: int, cell: Optional[int] = None) -> str:
+    """``path:line:col``; in a notebook ``path:cell N:line:col``, as ruff prints it."""
+    if cell is not None:
+        return f"{path}:cell {cell}:{line}:{column}"
+    return f"{path}:{line}:{column}"
+
+
 def render_finding(finding: Finding) -> List[str]:
-    lines = [f"{finding.path}:{finding.line}:{finding.column}: {finding.code} "
-             f"[{finding.severity}] {finding.message}"]
+    where = position(finding.path, finding.line, finding.column, finding.cell)
+    lines = [f"{where}: {finding.code} [{finding.severity}] {finding.message}"]
     for related in finding.related:
-        lines.append(f"    related: {related.path}:{related.line}:{related.column}: "
+        where = position(related.path, related.line, related.column, related.cell)
+        lines.append(f"    related: {where}: "
                      f"{related.message}")
     probe = finding.probe
     if probe is not None:

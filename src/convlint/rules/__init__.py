@@ -4,7 +4,7 @@ A *site rule* looks at one convolution; a *pair rule* at a source conv and its p
 (see convlint.pairing). The rule modules below register themselves on import.
 """
 
-from . import groups  # noqa: F401  (registers its rules)
+from . import api, groups, layout, padding, weights  # noqa: F401  (registers their rules)
 from .registry import (REGISTRY, Hit, Rule, all_codes, run_pair_rules, run_site_rules,
                        to_finding)
 

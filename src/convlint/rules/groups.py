@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from ..findings import Edit, Fix
+from ..layouts import input_data_layout
 from ..pairing import Pair
 from ..spec import CONV, NCL, ConvSpec, Site, Span
 from .registry import ERROR, INFO, Hit, pair_rule, related_site, site_rule
@@ -103,6 +104,8 @@ def groups_dropped(pair: Pair) -> Iterator[Hit]:
 def _input_channels(spec: ConvSpec) -> Optional[int]:
     if spec.input is None or spec.input.rank != 3 or spec.data_layout is None:
         return None
+    if input_data_layout(spec)[0] not in (None, spec.data_layout):
+        return None  # the wrong data layout: CNV301 says so, its channels are not these
     return spec.input.dim(1 if spec.data_layout == NCL else 2)
 
 

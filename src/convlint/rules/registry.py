@@ -58,7 +58,25 @@ def pair_rule(code: str, name: str, severity: str, summary: str, default: bool =
 
 def _register(code, name, severity, summary, default, needs_pair):
     def decorate(func):
-        REGISTRY[code] = Rule(code, name, severity, default, needs_pair, summary, func)
+        rule = Rule(code, name, severity, default, needs_pair, summary, func)
+        existing = REGISTRY.get(code)
+        # One code may have a site part and a pair part (CNV501: a call alone, or a
+        # port that copies its source's positionals); the second is keyed apart.
+        key = code if existing is None or existing.needs_pair == needs_pair else f"{code}:pair"
+        REGISTRY[key] = rule
+        return func
+
+    return decorate
+
+
+# Site-level checks of codes declared as pair rules (e.g. CNV402: 'causal' on a layer
+# that rejects it needs no source). Run with the site rules, under the pair rule's code.
+SITE_CHECKS: Dict[str, Callable[[Site], Iterable[Hit]]] = {}
+
+
+def also_site_check(code: str):
+    def decorate(func):
+        SITE_CHECKS[code] = func
         return func
 
     return decorate
@@ -67,7 +85,7 @@ def _register(code, name, severity, summary, default, needs_pair):
 def all_codes() -> List[Tuple[str, str, str, bool, bool, str]]:
     """(code, name, severity, default_enabled, needs_pair, summary), sorted by code."""
     rows = [(r.code, r.name, r.severity, r.default_enabled, r.needs_pair, r.summary)
-            for r in REGISTRY.values()]
+            for key, r in REGISTRY.items() if key == r.code]
     rows += [(code, name, sev, True, False, summary)
              for code, (name, sev, summary) in DIAGNOSTICS.items()]
     return sorted(rows)
@@ -99,6 +117,10 @@ def run_site_rules(sites: Sequence[Site], enabled: Callable[[str], bool]) -> Lis
             continue
         for site in sites:
             out.extend(to_finding(rule.code, hit) for hit in rule.check(site))
+    for code, check in SITE_CHECKS.items():
+        if enabled(code):
+            for site in sites:
+                out.extend(to_finding(code, hit) for hit in check(site))
     return out
 
 
@@ -118,5 +140,3 @@ def run_pair_rules(pairs: Sequence[Pair], enabled: Callable[[str], bool]) -> Lis
 
 def related_site(site: Site, message: str) -> Related:
     return Related(site.path, site.span.line, site.span.column + 1, message)
-
-

@@ -1,3 +1,3 @@
 """Probe planners, one module per rule family; importing them registers them."""
 
-from . import groups  # noqa: F401
+from . import api, groups, layout, padding, weights  # noqa: F401
