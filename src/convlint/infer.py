@@ -989,6 +989,8 @@ class _Inference:
             if not rest and axes_node is not None:
                 rest = [self._eval(axes_node, env)]
             return replace(first, views=first.views + (f"flip{_fmt_tuple(tuple(rest))}",))
+        if qualified in ("numpy.repeat", "jax.numpy.repeat", "torch.repeat_interleave"):
+            return _repeated(first, rest, kwargs, lambda n: self._eval(n, env), short)
         if qualified in _PASS_THROUGH:
             return replace(first, framework=_PASS_THROUGH[qualified])
         return UNKNOWN
@@ -1472,18 +1474,38 @@ def _crop(node: cst.Subscript, evaluate) -> Optional[Crop]:
         return None
     item = elements[cut[0]]
     assert isinstance(item, cst.Slice)
-    if item.step is not None:
+    step = evaluate(item.step) if item.step is not None else None
+    if step is not None and not (_is_int(step) and step > 0):
         return None
     bounds = [evaluate(b) if b is not None else None for b in (item.lower, item.upper)]
     if any(b is not None and not _is_int(b) for b in bounds):
-        return None
+        # A slice by a runtime length (``y[:, 1:2 * L + 1]``) still cuts the output: the
+        # conv's window is unknown, not its padding alone.
+        return _UNKNOWN_CROP
     if ellipsis and ellipsis[0] < cut[0]:
         axis = cut[0] - len(elements)
     elif not ellipsis:
         axis = cut[0] - 3
     else:
         return None
-    return Crop(axis, bounds[0], bounds[1])  # type: ignore[arg-type]
+    return Crop(axis, bounds[0], bounds[1], step)  # type: ignore[arg-type]
+
+
+def _repeated(fact: TensorFact, rest: List[object], kwargs: Dict[str, cst.BaseExpression],
+              evaluate, short: str) -> object:
+    """``np.repeat(k, n, axis)``: that axis n times longer (catalog G01: a grouped kernel
+    tiled over the in-dim is a dense filter)."""
+    times = rest[0] if rest else (evaluate(kwargs["repeats"]) if "repeats" in kwargs else None)
+    axis = rest[1] if len(rest) > 1 else (
+        evaluate(kwargs.get("axis") or kwargs.get("dim")) if ("axis" in kwargs or "dim" in kwargs)
+        else None)
+    if fact.shape is None or not _is_int(times) or not _is_int(axis) or \
+            not -len(fact.shape) <= axis < len(fact.shape):
+        return UNKNOWN
+    shape = list(fact.shape)
+    shape[axis] = shape[axis] * times if shape[axis] is not None else None
+    return replace(fact, shape=tuple(shape), views=fact.views + (f"{short}({times}, {axis})",),
+                   dim_spans=None)
 
 
 def _layer_attribute(layer: LayerValue, attr: str) -> object:

@@ -27,8 +27,11 @@ def _origin_framework(fact: TensorFact) -> str:
 
 def _stated_channels(spec: ConvSpec) -> Optional[int]:
     """Input channels as the op's own kernel or constructor states them, never from data."""
-    if spec.form == "layer":
-        return spec.in_channels if spec.framework in ("torch", "flax") else None
+    if spec.form == "layer" and spec.framework in ("torch", "flax"):
+        return spec.in_channels
+    if spec.form == "layer" and spec.framework != "keras":
+        return None
+    # A Keras layer builds from its data, unless a kernel was loaded into it (set_weights).
     weight = spec.weight
     if weight is None or weight.rank != 3 or spec.kernel_layout not in ("OIK", "KIO"):
         return None

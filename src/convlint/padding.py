@@ -13,7 +13,7 @@ stride > 1; causal pads ``d(K-1)`` on the left only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, List, Optional, Tuple
 
 from .spec import CONV_TRANSPOSE, NCL, NLC, ConvSpec
@@ -121,7 +121,7 @@ def crop(spec: ConvSpec) -> Optional[Tuple[int, int]]:
     cut = spec.output_crop
     if cut is None:
         return (0, 0)
-    if cut.axis != length_axis(spec) or spec.stride != 1:
+    if cut.axis != length_axis(spec) or spec.stride != 1 or (cut.step or 1) != 1:
         return None
     start = cut.start or 0
     if start < 0 or (cut.stop is not None and cut.stop > 0):
@@ -202,6 +202,23 @@ def is_causal(spec: ConvSpec, eff: Optional[Effective]) -> bool:
 
 # --- transposed convolution (catalog T02, T07, T08) ---------------------------------------
 
+def _cropped(window: Optional[Tuple[int, int]], cut, axis) -> Optional[Tuple[int, int]]:
+    """The (start, size) window after ``y[..., start:stop]`` on the length axis."""
+    if window is None or cut.axis != axis or (cut.step or 1) != 1:
+        return None
+    begin, size = window
+    start = cut.start or 0
+    stop = size if cut.stop is None else cut.stop
+    if start < 0:
+        start += size
+    if stop < 0:
+        stop += size
+    stop = min(stop, size)
+    if not 0 <= start <= stop:
+        return None
+    return (begin + start, stop - start)
+
+
 def transposed_window(spec: ConvSpec, length: int) -> Optional[Tuple[int, int]]:
     """(start, size) of the output inside torch's padding-0 output (zero-extended).
 
@@ -213,6 +230,9 @@ def transposed_window(spec: ConvSpec, length: int) -> Optional[Tuple[int, int]]:
         return None
     extent = reach + 1
     full = (length - 1) * stride + extent
+    if spec.output_crop is not None:
+        return _cropped(transposed_window(replace(spec, output_crop=None), length),
+                        spec.output_crop, length_axis(spec))
     padding, op = spec.padding, spec.output_padding
     if spec.framework == "torch":
         if padding.mode == "valid":

@@ -79,9 +79,13 @@ def pair_sites(sources: Sequence[Site], ports: Sequence[Site]) -> List[Pair]:
                 pairs.append(Pair(source, port, FLOW))
                 used.add(id(port))
                 break
-    # 2. Same normalized scope, matched in order.
+    # 2. Same normalized scope, matched in order. A torch layer whose weight only feeds a
+    # functional conv of the source (``F.conv1d(F.pad(x, ...), self.conv.weight)``) is a
+    # weight container: the functional call is the conv to pair.
     by_scope: Dict[Tuple[str, ...], List[Site]] = {}
     for source in sources:
+        if _feeds_another_source(source, sources):
+            continue
         by_scope.setdefault(scope_key(source.scope), []).append(source)
     port_groups: Dict[Tuple[str, ...], List[Site]] = {}
     for port in ports:
@@ -92,6 +96,9 @@ def pair_sites(sources: Sequence[Site], ports: Sequence[Site]) -> List[Pair]:
     for key, group in port_groups.items():
         candidates = by_scope.get(key, [])
         pending = list(candidates)
+        # Several sources and a different number of ports in one unnamed scope (a script
+        # measuring many variants): matching them in order is a guess, whatever names they share.
+        ambiguous = len(candidates) > 1 and len(candidates) != len(group)
         for port in group:
             match = next((s for s in pending if _compatible(s, port)), None)
             if match is None:
@@ -102,10 +109,20 @@ def pair_sites(sources: Sequence[Site], ports: Sequence[Site]) -> List[Pair]:
             if key and any(part for part in key):
                 evidence = NAMES
             else:
-                evidence = SHARED if set(match.names) & set(port.names) else ORDER
+                shared = set(match.names) & set(port.names)
+                # Any DL conv is a cross-correlation: a numeric reference (np.convolve)
+                # does not need its exact source.
+                guess = ambiguous and port.spec.framework not in REFERENCE_FRAMEWORKS
+                evidence = SHARED if shared and not guess else ORDER
             pairs.append(Pair(match, port, evidence))
     pairs.extend(_pair_through_instances(sources, unmatched, taken))
     return pairs
+
+
+def _feeds_another_source(site: Site, sources: Sequence[Site]) -> bool:
+    label = f"{site.path}:{site.span.line}."
+    return any(other is not site and other.spec.weight is not None and
+               other.spec.weight.origin.startswith(label) for other in sources)
 
 
 def _instance_keys(site: Site) -> List[Tuple[str, ...]]:

@@ -90,6 +90,7 @@ class Crop:
     axis: int
     start: Optional[int]
     stop: Optional[int]
+    step: Optional[int] = None  # ``y[:, ::2]``: a stride-1 conv subsampled (catalog P05 fix)
 
 
 def _fmt(v: object) -> str:

@@ -31,6 +31,7 @@ _MODE_FIX = {
 _CAUSAL_OK = {"keras.layers.Conv1D", "flax.linen.Conv", "flax.nnx.Conv"}
 # APIs that crash on stride > 1 with dilation > 1 (catalog P05, measured).
 _NO_STRIDE_WITH_DILATION = {"keras.layers.Conv1D", "keras.ops.conv", "tensorflow.nn.convolution"}
+_BACKEND_STRIDE_WITH_DILATION = {"keras.ops.conv"}
 
 
 # --- shared helpers -------------------------------------------------------------------------
@@ -145,6 +146,8 @@ def _fix_spelling(pair: Pair, lengths: Sequence[int]) -> Optional[Tuple[str, Pad
 def fixed_padding(pair: Pair) -> Optional[Padding]:
     """The padding the fix of CNV401/402/405 gives the port; None: pad explicitly instead."""
     source, port = _share_kernel_size(pair.source.spec, pair.port.spec)
+    if pad.span(source) is None or source.stride is None:
+        return None  # K unknown (both weights parameters): only an explicit pad is certain
     choice = _fix_spelling(Pair(replace(pair.source, spec=source), replace(pair.port, spec=port),
                                 pair.evidence), _lengths(source, port))
     return choice[1] if choice else None
@@ -244,6 +247,31 @@ def padding_mismatch(pair: Pair) -> Iterator[Hit]:
     if _flax_default(pair.port.spec) or _flax_default(pair.source.spec) or _causal_pair(pair):
         return
     yield from _amount_hit(pair, "padding mismatch")
+    yield from _side_hit_without_kernel(pair)
+
+
+def _side_hit_without_kernel(pair: Pair) -> Iterator[Hit]:
+    """Both convs take their weight as a parameter (K unknown) but pad by known amounts:
+    at stride 1 with equal dilation, different (left, right) differ for every K (catalog
+    P10: ``F.pad(x, (K-1, 0))`` ported as ``tf.pad(x, [[0, 0], [0, K-1], [0, 0]])``)."""
+    source, port = pair.source.spec, pair.port.spec
+    if source.kernel_size is not None or port.kernel_size is not None or \
+            CONV_TRANSPOSE in (source.kind, port.kind) or source.stride != 1 or \
+            port.stride != 1 or (source.dilation or 1) != (port.dilation or 1):
+        return
+    if any(s.padding.mode not in ("valid", "explicit") for s in (source, port)):
+        return
+    length = pad.input_length(source, port) or pad.BASE_LENGTH
+    src, dst = pad.effective(source, length), pad.effective(port, length)
+    if src is None or dst is None or (src.left, src.right) == (dst.left, dst.right):
+        return
+    yield Hit(pair.port,
+              f"padding mismatch: {short_api(source)} at {pair.source.label} pads "
+              f"{_describe(src)} but this {short_api(port)} ({_spelled(port)}) pads "
+              f"{_describe(dst)}: shifted or resized output for every kernel size. Fix: pad "
+              f"({src.left}, {src.right}) on the length axis",
+              (related_site(pair.source, f"source: {short_api(source)}, padding "
+                                         f"{_describe(src)}"),))
 
 
 @pair_rule("CNV402", "causal-padding-mismatch", ERROR,
@@ -361,11 +389,15 @@ def stride_with_dilation(site: Site) -> Iterator[Hit]:
         return
     if spec.stride <= 1 or spec.dilation <= 1:
         return
+    # The layers check in __init__ on every backend; keras.ops.conv only fails on the
+    # TensorFlow backend (jax/torch backends and symbolic KerasTensors return (2, 7, 2)).
+    backend = spec.api in _BACKEND_STRIDE_WITH_DILATION
     yield Hit(site, f"{short_api(spec)} raises '`strides > 1` not supported in conjunction with "
-                    f"`dilation_rate > 1`' (stride={spec.stride}, dilation={spec.dilation}). "
+                    f"`dilation_rate > 1`'{' on the TensorFlow backend' if backend else ''} "
+                    f"(stride={spec.stride}, dilation={spec.dilation}). "
                     f"Fix: tf.nn.conv1d(x, k, stride={spec.stride}, padding=..., "
                     f"dilations={spec.dilation}), or a stride-1 dilated conv then "
-                    f"[:, ::{spec.stride}] (valid padding)")
+                    f"[:, ::{spec.stride}] (valid padding)", severity=WARNING if backend else None)
 
 
 def _dilation_fix(site: Site, dilation: int) -> Fix:
@@ -405,7 +437,7 @@ def stride_or_dilation_mismatch(pair: Pair) -> Iterator[Hit]:
                              f"input by {in_d} (a fractionally strided conv: longer output). "
                              f"Fix: {fix.description}", related, fix)
         return
-    for concept, a, b in (("stride", source.stride, port.stride),
+    for concept, a, b in (("stride", source.stride, _subsampled_stride(port)),
                           ("dilation", source.dilation, port.dilation)):
         if a is None or b is None or a == b:
             continue
@@ -415,6 +447,17 @@ def stride_or_dilation_mismatch(pair: Pair) -> Iterator[Hit]:
         yield Hit(pair.port, f"{concept} mismatch: {short_api(source)} at {pair.source.label} "
                              f"has {concept}={a}, this {short_api(port)} has {concept}={b}. "
                              f"Fix: {fix.description}", related, fix)
+
+
+def _subsampled_stride(spec: ConvSpec) -> Optional[int]:
+    """The stride of ``conv(x)[:, ::s]`` (catalog P05's fix: a stride-1 dilated conv, then
+    every s-th output), or the conv's own stride."""
+    cut = spec.output_crop
+    if spec.stride is None or cut is None or not cut.step or cut.step == 1 or \
+            cut.axis != pad.length_axis(spec) or cut.start not in (None, 0) or \
+            cut.stop is not None:
+        return spec.stride
+    return spec.stride * cut.step
 
 
 def keras_output_padding_zero(spec: ConvSpec) -> bool:
