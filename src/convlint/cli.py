@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exit-zero", action="store_true",
                        help="exit 0 even when there are findings")
     _add_integration_options(check)
+    add_performance_options(check)
+
+    merge = sub.add_parser("merge-sarif", help="merge the SARIF logs of --shard runs into one")
+    merge.add_argument("logs", nargs="+", metavar="SARIF")
 
     sub.add_parser("rules", help="list every rule code")
     rule = sub.add_parser("rule", help="show the documentation of one rule")
@@ -86,6 +90,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.command == "check":
             return _check(args, parser)
+        if args.command == "merge-sarif":
+            return _merge_sarif(args.logs)
         if args.command == "rules":
             return _rules()
         if args.command == "rule":
@@ -111,9 +117,11 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"convlint: {exc}", file=sys.stderr)
         return EXIT_USAGE
     files = [f for f in files if not config.excluded(f)]
+    files = shard_files(args, files, config, parser)
     if args.fix or args.diff:
         return _fix(args, files, config)
-    report = engine.check_files(files, config, probe=_probe_stage(config))
+    report = engine.check_files(files, config, probe=_probe_stage(config),
+                                analyze=analyzer(args, config))
     sys.stdout.write(FORMATTERS[args.format](report.findings, report.files_checked))
     unused = _print_unused(report) if args.report_unused_suppressions else 0
     if (report.findings or unused) and not args.exit_zero:
@@ -172,6 +180,61 @@ def _fix(args: argparse.Namespace, files: List[str], config: Config) -> int:
     unused = _print_unused(report) if args.report_unused_suppressions else 0
     if (outcome.findings or unused) and not args.exit_zero:
         return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def add_performance_options(check: argparse.ArgumentParser) -> None:
+    check.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                       help="worker processes (default: all cores; 1: no workers)")
+    check.add_argument("--no-cache", action="store_true",
+                       help="neither read nor write the per-file result cache")
+    check.add_argument("--shard", default=None, metavar="K/N",
+                       help="check only shard K of N (files grouped so pairs stay together)")
+
+
+def shard_files(args: argparse.Namespace, files: List[str], config: Config,
+                parser: argparse.ArgumentParser) -> List[str]:
+    if getattr(args, "shard", None) is None:
+        return files
+    from . import shard
+
+    try:
+        k, n = shard.parse_spec(args.shard)
+    except ValueError as exc:
+        parser.error(f"--shard: {exc}")
+    links = [(port.split("::")[0], source.split("::")[0])
+             for port, source in getattr(config, "port_map", ())]
+    return shard.select(files, k, n, links)
+
+
+def analyzer(args: argparse.Namespace, config: Config):
+    from . import parallel
+    from .filecache import FileCache
+
+    cache = None if getattr(args, "no_cache", False) else FileCache(config)
+    jobs = getattr(args, "jobs", 0)
+    return lambda paths: parallel.analyze_all(paths, config, jobs=jobs, cache=cache)
+
+
+def _merge_sarif(paths: Sequence[str]) -> int:
+    import json
+
+    from .shard import merge_sarif
+
+    logs = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                logs.append(json.load(handle))
+        except (OSError, ValueError) as exc:
+            print(f"convlint: cannot read SARIF log {path}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        merged = merge_sarif(logs)
+    except (ValueError, KeyError, TypeError) as exc:
+        print(f"convlint: cannot merge: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
     return EXIT_CLEAN
 
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import rules
 from .config import Config
 from .findings import Finding
-from .infer import infer_sites
 from .pairing import Pair, pair_across
-from .parse import ParseFailure, ensure_recursion_headroom, might_contain_conv, parse_bytes
-from .sites import find_sites
 from .spec import Site
 from .suppress import UnusedSuppression, filter_suppressed
 from . import notebook
+
+if TYPE_CHECKING:
+    from .parse import ParseFailure
 
 EXCLUDED_DIRS = frozenset({
     ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".env", "env", "__pycache__",
@@ -36,6 +36,8 @@ class FileAnalysis:
     source: str
     sites: Tuple[Site, ...] = ()
     findings: Tuple[Finding, ...] = ()  # site rules and CNV900; pair rules come later
+    # The file's suppression comments when already found (convlint.parallel), else None.
+    suppressions: Optional[Tuple[object, ...]] = None
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Report:
     unused_suppressions: Tuple[UnusedSuppression, ...] = field(default=(), compare=False)
 
 
-def parse_failure_finding(failure: ParseFailure) -> Finding:
+def parse_failure_finding(failure: "ParseFailure") -> Finding:
     return Finding(
         code="CNV900", name="parse-error", severity="error", path=failure.path,
         line=max(failure.line, 1), column=failure.column + 1, end_line=max(failure.line, 1),
@@ -61,10 +63,18 @@ INTERNAL_ERROR = "internal error in convlint (please report it with this file)"
 
 def analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
     """Parse, find, infer and run the site rules of one file. Never raises."""
+    # Imported here so that a run served from the file cache never loads LibCST.
+    from .infer import infer_sites
+    from .parse import ParseFailure, ensure_recursion_headroom, might_contain_conv, parse_bytes
+    from .quickscan import may_have_sites
+    from .sites import find_sites
+
     if not might_contain_conv(data):
         return FileAnalysis(path, "")
     ensure_recursion_headroom()
-    parsed = parse_bytes(path, data)
+    parsed = parse_bytes(path, data, gate=may_have_sites)
+    if parsed is None:
+        return FileAnalysis(path, "")  # no name in it can resolve to a convolution API
     if isinstance(parsed, ParseFailure):
         return FileAnalysis(path, "", findings=(parse_failure_finding(parsed),))
     try:
@@ -80,6 +90,8 @@ def analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
 
 
 def read_and_analyze(path: str, config: Config) -> FileAnalysis:
+    from .parse import ParseFailure
+
     try:
         # A FIFO or device named *.py would block or never end; only regular files are read.
         if not stat.S_ISREG(os.stat(path).st_mode):
@@ -90,6 +102,13 @@ def read_and_analyze(path: str, config: Config) -> FileAnalysis:
     except OSError as exc:
         failure = ParseFailure(path, f"cannot read file: {exc.strerror or exc}")
         return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
+    return analyze_data(path, data, config)
+
+
+def analyze_data(path: str, data: bytes, config: Config) -> FileAnalysis:
+    """The bytes of a .py file or a notebook (by its path), analyzed."""
+    from .parse import ParseFailure
+
     if notebook.is_notebook(path):
         source = notebook.read_source(data)
         if isinstance(source, notebook.NotebookError):
@@ -109,12 +128,18 @@ def pair_findings(analyses: Iterable[FileAnalysis], config: Config) -> Tuple[Lis
 
 
 def check_files(paths: Sequence[str], config: Config,
-                probe: Optional[Callable[[List[Finding]], List[Finding]]] = None) -> Report:
-    analyses = [read_and_analyze(path, config) for path in paths]
+                probe: Optional[Callable[[List[Finding]], List[Finding]]] = None,
+                analyze: Optional[Callable[[Sequence[str]], List[FileAnalysis]]] = None) -> Report:
+    """``analyze`` replaces the serial per-file loop (see convlint.parallel)."""
+    if analyze is not None:
+        analyses = analyze(paths)
+    else:
+        analyses = [read_and_analyze(path, config) for path in paths]
     pair_found, pairs = pair_findings(analyses, config)
     findings = [f for a in analyses for f in a.findings] + pair_found
     sources = {a.path: a.source for a in analyses}
-    findings, unused = filter_suppressed(findings, sources)
+    known = {a.path: a.suppressions for a in analyses if a.suppressions is not None}
+    findings, unused = filter_suppressed(findings, sources, known)
     findings = [f for f in findings if config.enabled_at(f.code, f.path)]
     if probe is not None:
         findings = probe(findings)

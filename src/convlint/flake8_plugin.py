@@ -8,6 +8,7 @@ its source sibling by naming convention and analyzes it once per process.
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 from typing import Iterator, Tuple
@@ -16,10 +17,12 @@ from . import __version__, engine
 from .config import Config
 from .pairing import sibling_sources
 from .config_file import FRAMEWORKS
+from .quickscan import may_have_sites, prefilter_text
 from .rules import all_codes
 from .suppress import find_suppressions
 
 _ALL = Config(select=("CNV",))
+_PREFILTER_TEXT = prefilter_text()
 
 
 @functools.lru_cache(maxsize=256)
@@ -43,8 +46,9 @@ class ConvlintChecker:
     config = _ALL
 
     def __init__(self, tree: object, filename: str, lines: list) -> None:
-        # `tree` is flake8's ast; convlint parses with LibCST instead, but flake8 only
-        # treats a plugin as a tree checker when it asks for `tree`.
+        # `tree` is flake8's ast (built for pyflakes anyway): it feeds the quick scan that
+        # spares LibCST every file without a convolution API in it.
+        self.tree = tree
         self.filename = filename
         self.lines = lines
 
@@ -76,7 +80,14 @@ class ConvlintChecker:
             os.environ["CONVLINT_PROBE_TIMEOUT"] = f"{timeout:g}"
 
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
-        data = "".join(self.lines).encode("utf-8", "surrogatepass")
+        # Nearly every file stops at one of the two cheap tests below, before LibCST
+        # parses it: the plugin's cost there is a regex search and an ast.walk.
+        text = "".join(self.lines)
+        if _PREFILTER_TEXT.search(text) is None:
+            return
+        if isinstance(self.tree, ast.AST) and not may_have_sites(self.tree):
+            return
+        data = text.encode("utf-8", "surrogatepass")
         config = self.config
         analysis = engine.analyze_bytes(self.filename, data, config)
         findings = list(analysis.findings)

@@ -116,10 +116,16 @@ def find_suppressions(path: str, source: str) -> List[Suppression]:
     return out
 
 
-def filter_suppressed(findings: Sequence[Finding], sources: Dict[str, str]
+def filter_suppressed(findings: Sequence[Finding], sources: Dict[str, str],
+                      known: Optional[Dict[str, Sequence[Suppression]]] = None
                       ) -> Tuple[List[Finding], List[UnusedSuppression]]:
-    """The findings no comment suppresses, and the comments that suppressed nothing."""
-    by_path = {path: find_suppressions(path, text) for path, text in sources.items()}
+    """The findings no comment suppresses, and the comments that suppressed nothing.
+
+    ``known`` holds already-found suppressions by path (the file cache keeps them:
+    tokenizing every source again would dominate a warm run)."""
+    known = known or {}
+    by_path = {path: list(known[path]) if path in known else find_suppressions(path, text)
+               for path, text in sources.items()}
     used: Dict[Suppression, Set[str]] = {}
     kept: List[Finding] = []
     for finding in findings:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from ..findings import Edit, Fix
-from ..infer import input_data_layout
+from ..layouts import input_data_layout
 from ..pairing import Pair
 from ..spec import CONV, NCL, ConvSpec, Site, Span
 from .registry import ERROR, INFO, Hit, pair_rule, related_site, site_rule

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Iterator, Optional, Tuple
 
 from ..findings import Edit, Fix
-from ..infer import SCRAMBLED_NCL, SCRAMBLED_NLC, input_data_layout
+from ..layouts import SCRAMBLED_NCL, SCRAMBLED_NLC, input_data_layout
 from ..spec import NCL, NLC, ConvSpec, Site, Span, TensorFact
 from .chainfix import rewrite
 from .groups import short_api

@@ -1,0 +1,138 @@
+"""Per-file result cache: what analyzing one file produced, keyed by its content.
+
+A record holds a file's sites (pairing runs across files, so a warm run needs them, not
+only the findings), its site-rule findings before suppression, and its source when it
+has any of those (``# noqa`` comments are read from it). The cache is private to this
+version of convlint, so records are pickled.
+
+One index file per (convlint build, configuration): ``<cache dir>/files/<key>.pickle``
+maps a path to ``(stat signature, sha256 of the content, record)``. A file whose stat
+signature (size, mtime_ns, ctime_ns, inode) is unchanged is a hit without being read;
+otherwise it is read and hashed, and its content hash decides. The build key hashes
+the version *and* the size and mtime of every module of the package, so an edited
+checkout never reuses stale records. The index is written atomically (temporary file
++ os.replace); concurrent runs at worst lose each other's new records, never see a
+torn file, and an unreadable index counts as empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from dataclasses import fields
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+from . import __version__
+
+FORMAT = 1
+# Indexes bigger than this forget the paths the current run did not look at.
+MAX_ENTRIES = 200_000
+
+StatSig = Tuple[int, int, int, int]
+Entry = Tuple[StatSig, str, object]  # (stat signature, content sha256, record)
+
+# Config fields that do not change what analyzing one file produces.
+# (exclude and per-file-ignores are applied outside the per-file analysis too, but
+# keeping them in the key costs only misses.)
+_NOT_PER_FILE = frozenset({"probe", "show_unconfirmed", "probe_timeout"})
+
+
+def default_directory() -> Path:
+    override = os.environ.get("CONVLINT_CACHE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("convlint"))
+
+
+def stat_signature(path: str) -> Optional[StatSig]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def build_fingerprint() -> str:
+    """Version plus the size/mtime of every module, so a dev checkout invalidates."""
+    package = Path(__file__).resolve().parent
+    parts = [__version__, str(FORMAT)]
+    for directory, dirs, names in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(directory, name))
+                parts.append(f"{os.path.relpath(os.path.join(directory, name), package)}:"
+                             f"{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(parts)
+
+
+def config_fingerprint(config: object) -> str:
+    return repr([(f.name, getattr(config, f.name)) for f in fields(config)  # type: ignore[arg-type]
+                 if f.name not in _NOT_PER_FILE])
+
+
+class FileCache:
+    def __init__(self, config: object, directory: Optional[Path] = None,
+                 build: Optional[str] = None) -> None:
+        self.directory = Path(directory) if directory is not None else default_directory()
+        text = (build if build is not None else build_fingerprint()) + "\n" + config_fingerprint(config)
+        self.key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+        self.path = self.directory / "files" / f"{self.key}.pickle"
+        self.entries: Dict[str, Entry] = {}
+        self.dirty = False
+        self.hits = 0
+        self.misses = 0
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            with open(self.path, "rb") as handle:
+                data = pickle.load(handle)
+        except Exception:  # noqa: BLE001 - missing, torn or foreign: start empty
+            return
+        if isinstance(data, dict):
+            self.entries = data
+
+    def lookup(self, path: str, sig: Optional[StatSig]) -> Tuple[bool, Optional[str], object]:
+        """(hit by stat, cached content hash or None, record)."""
+        entry = self.entries.get(path)
+        if entry is None:
+            return False, None, None
+        return (sig is not None and entry[0] == sig), entry[1], entry[2]
+
+    def store(self, path: str, sig: Optional[StatSig], digest: Optional[str], record: object) -> None:
+        if sig is None or digest is None:
+            return  # unreadable: nothing stable to key on
+        old = self.entries.get(path)
+        if old is None or old[0] != sig or old[1] != digest:
+            self.entries[path] = (sig, digest, record)
+            self.dirty = True
+
+    def save(self, keep: Optional[set] = None) -> None:
+        if not self.dirty:
+            return
+        entries = self.entries
+        if keep is not None and len(entries) > MAX_ENTRIES:
+            entries = {p: e for p, e in entries.items() if p in keep}
+        import tempfile  # only a run that analyzed something writes (tempfile pulls shutil, lzma)
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".pickle")
+        except OSError:
+            return  # a read-only or full cache directory must never fail a lint run
+        try:
+            with os.fdopen(handle, "wb") as out:
+                pickle.dump(entries, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, self.path)
+        except OSError:
+            Path(temporary).unlink(missing_ok=True)
+        self.dirty = False
