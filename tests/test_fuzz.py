@@ -147,7 +147,9 @@ def test_an_internal_error_is_one_cnv900_not_a_lost_run(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise KeyError("bug")
 
-    monkeypatch.setattr(engine, "infer_sites", broken)
+    from convlint import infer
+
+    monkeypatch.setattr(infer, "infer_sites", broken)  # engine imports it lazily
     analysis = engine.analyze_bytes("x.py", (ROOT / "examples" / "seed.py").read_bytes(),
                                     Config())
     assert [f.code for f in analysis.findings] == ["CNV900"]

@@ -101,12 +101,13 @@ def parse_text(path: str, text: str, gate: Optional[Callable[[ast.AST], bool]] =
     tree = _python_ast(path, text)
     if isinstance(tree, ParseFailure):
         return tree
-    if gate is not None and not gate(tree):
-        return None
+    # Depth first: it is linear, while the quick scan's dotted-name reading is not.
     depth, line = nesting_depth(tree)
     if depth > MAX_DEPTH:
         return ParseFailure(path, f"code nested {depth} levels deep, over the limit of "
                                   f"{MAX_DEPTH}; not analyzed", line)
+    if gate is not None and not gate(tree):
+        return None
     try:
         module = cst.parse_module(text)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
