@@ -33,7 +33,7 @@ def source_groups(spec: ConvSpec) -> Optional[int]:
     return None
 
 
-def _same_layer(source: ConvSpec, port: ConvSpec) -> bool:
+def same_layer(source: ConvSpec, port: ConvSpec) -> bool:
     """Sizes that both sides state must agree, or the pair is not one layer."""
     for a, b in ((source.kernel_size, port.kernel_size), (source.out_channels, port.out_channels),
                  (source.in_channels, port.in_channels)):
@@ -86,7 +86,7 @@ def _fix_for(port: Site, source: ConvSpec, groups: int) -> Optional[Fix]:
 def groups_dropped(pair: Pair) -> Iterator[Hit]:
     source, port = pair.source.spec, pair.port.spec
     groups = source_groups(source)
-    if groups is None or groups <= 1 or not _same_layer(source, port):
+    if groups is None or groups <= 1 or not same_layer(source, port):
         return
     reason = _dense_reason(source, port, groups)
     if reason is None:

@@ -11,7 +11,7 @@ from .. import padding as pad
 from ..findings import Edit, Fix
 from ..pairing import Pair
 from ..spec import CONV, CONV_TRANSPOSE, ConvSpec, Padding, Site
-from .groups import short_api
+from .groups import same_layer, short_api
 from .registry import ERROR, WARNING, Hit, also_site_check, pair_rule, related_site, site_rule
 
 _NP_MODE = {"constant": "zeros", "reflect": "reflect", "replicate": "replicate",
@@ -51,14 +51,6 @@ def _spelled(spec: ConvSpec) -> str:
     if spec.output_crop is not None:
         text += " + output slice"
     return text
-
-
-def _same_layer(source: ConvSpec, port: ConvSpec) -> bool:
-    for a, b in ((source.kernel_size, port.kernel_size), (source.out_channels, port.out_channels),
-                 (source.in_channels, port.in_channels)):
-        if a is not None and b is not None and a != b:
-            return False
-    return True
 
 
 def _lengths(source: ConvSpec, port: ConvSpec) -> Tuple[int, ...]:
@@ -181,7 +173,7 @@ def _share_kernel_size(source: ConvSpec, port: ConvSpec) -> Tuple[ConvSpec, Conv
 
 def _comparable(pair: Pair) -> Optional[Tuple[ConvSpec, ConvSpec]]:
     source, port = _share_kernel_size(pair.source.spec, pair.port.spec)
-    if CONV_TRANSPOSE in (source.kind, port.kind) or not _same_layer(source, port):
+    if CONV_TRANSPOSE in (source.kind, port.kind) or not same_layer(source, port):
         return None
     if not pad.same_geometry(source, port):
         return None  # a stride or dilation change is CNV407's
@@ -340,7 +332,7 @@ def _padding_mode_of(spec: ConvSpec, length: int) -> Optional[pad.Effective]:
            "torch padding_mode reflect/replicate/circular dropped or mapped to the wrong mode")
 def padding_mode_mismatch(pair: Pair) -> Iterator[Hit]:
     source, port = pair.source.spec, pair.port.spec
-    if CONV_TRANSPOSE in (source.kind, port.kind) or not _same_layer(source, port):
+    if CONV_TRANSPOSE in (source.kind, port.kind) or not same_layer(source, port):
         return
     length = pad.input_length(source, port) or pad.BASE_LENGTH
     src, dst = _padding_mode_of(source, length), _padding_mode_of(port, length)
@@ -423,7 +415,7 @@ def _dilation_fix(site: Site, dilation: int) -> Fix:
 def stride_or_dilation_mismatch(pair: Pair) -> Iterator[Hit]:
     source, port = pair.source.spec, pair.port.spec
     if (source.kind == CONV_TRANSPOSE) != (port.kind == CONV_TRANSPOSE) or \
-            not _same_layer(source, port):
+            not same_layer(source, port):
         return
     related = (related_site(pair.source, f"source: {short_api(source)}, stride={source.stride}, "
                                          f"dilation={source.dilation}"),)
@@ -483,7 +475,7 @@ def transposed_padding_mismatch(pair: Pair) -> Iterator[Hit]:
         return  # reported on the site itself
     source, port = _share_kernel_size(pair.source.spec, pair.port.spec)
     if source.kind != CONV_TRANSPOSE or port.kind != CONV_TRANSPOSE or \
-            not _same_layer(source, port) or not pad.same_geometry(source, port):
+            not same_layer(source, port) or not pad.same_geometry(source, port):
         return
     known = pad.input_length(source, port)
     lengths = (known,) if known is not None else (7, 8, 9)
