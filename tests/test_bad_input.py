@@ -7,9 +7,7 @@ nesting) must be analyzed as usual. Exit status 2 is for usage errors only.
 
 import json
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -35,13 +33,6 @@ def _only_cnv900(findings, path):
     ours = [f for f in findings if f["path"] == str(path)]
     assert [f["code"] for f in ours] == ["CNV900"], ours
     return ours[0]
-
-
-def _notebooks_collected() -> bool:
-    with tempfile.TemporaryDirectory() as directory:
-        Path(directory, "probe.ipynb").write_text("{}")
-        files, _ = engine.collect_files([directory])
-        return any(f.endswith(".ipynb") for f in files)
 
 
 # --- malformed files: exactly one CNV900 each ---------------------------------------------
@@ -79,8 +70,7 @@ def bad_dir(tmp_path):
     (tmp_path / "package.py").mkdir()  # a directory named like a file: walked, not read
     (tmp_path / "package.py" / "inner.py").write_bytes(SEED)
     os.mkfifo(tmp_path / "fifo.py")  # skipped by the walk: opening it would block
-    if _notebooks_collected():
-        (tmp_path / "broken.ipynb").write_text('{"cells": [ {"source": "import torch')
+    (tmp_path / "broken.ipynb").write_text('{"cells": [ {"source": "import torch')
     return tmp_path
 
 
@@ -94,15 +84,14 @@ def test_every_bad_input_in_one_directory_one_diagnostic_each_and_no_traceback(b
         assert _only_cnv900(findings, bad_dir / name)["line"] == line, name
     for name in ("loop_a.py", "loop_b.py", "dangling.py"):
         _only_cnv900(findings, bad_dir / name)
-    if _notebooks_collected():
-        _only_cnv900(findings, bad_dir / "broken.ipynb")
+    _only_cnv900(findings, bad_dir / "broken.ipynb")
     assert not [f for f in findings if f["path"] == str(bad_dir / "fifo.py")]
     # One bad file never hides the findings of the others.
     for seed in (bad_dir / "seed.py", bad_dir / "package.py" / "inner.py"):
         assert any(f["path"] == str(seed) and f["code"] == "CNV101"
                    and (f["line"], f["column"]) == (SEED_LINE, SEED_COLUMN) for f in findings)
     cnv900 = [f for f in findings if f["code"] == "CNV900"]
-    assert len(cnv900) == len(BAD_FILES) + 3 + _notebooks_collected()
+    assert len(cnv900) == len(BAD_FILES) + 3 + 1  # + the notebook
     assert elapsed < 120, elapsed
 
 
@@ -264,7 +253,6 @@ def test_an_unreadable_file_in_process(tmp_path, monkeypatch):
         ("CNV900", "cannot read file: Permission denied")]
 
 
-@pytest.mark.skipif(not _notebooks_collected(), reason="convlint does not collect .ipynb yet")
 def test_a_notebook_with_broken_json(tmp_path):
     path = tmp_path / "broken.ipynb"
     path.write_text('{"cells": [ {"cell_type": "code", "source": "import torch')
