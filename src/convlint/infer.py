@@ -705,7 +705,7 @@ class _Inference:
         writes: Dict[str, List[cst.Subscript]] = {}
         for target in _subscript_targets(loop):
             writes.setdefault(target.value.value, []).append(target)  # type: ignore[attr-defined]
-        plain = set(_assigned_names_plain(loop))
+        plain = set(_assigned_names(loop, whole_only=True))
         out: Dict[str, Tuple[TensorFact, FrozenSet[str]]] = {}
         for name, targets in writes.items():
             current = env.get(name)
@@ -1408,27 +1408,6 @@ def _subscript_targets(node: cst.CSTNode) -> List[cst.Subscript]:
     return out
 
 
-def _assigned_names_plain(node: cst.CSTNode) -> List[str]:
-    """Names rebound as a whole in ``node`` (not only written element-wise)."""
-    subscripted = {id(t) for t in _subscript_targets(node)}
-    names: List[str] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef)) and current is not node:
-            continue
-        targets: List[cst.BaseExpression] = []
-        if isinstance(current, cst.AssignTarget):
-            targets = [current.target]
-        elif isinstance(current, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)):
-            targets = [current.target]
-        for target in targets:
-            if id(target) not in subscripted:
-                names.extend(_target_names(target))
-        stack.extend(current.children)
-    return names
-
-
 def _string(node: cst.SimpleString) -> object:
     prefix = node.prefix.lower()
     if "f" in prefix or "b" in prefix:
@@ -1731,20 +1710,18 @@ def _calls_in(node: cst.CSTNode) -> Iterable[cst.Call]:
         stack.extend(current.children)
 
 
-def _assigned_names(node: cst.CSTNode) -> List[str]:
+def _assigned_names(node: cst.CSTNode, whole_only: bool = False) -> List[str]:
+    """Names assigned in ``node``; with ``whole_only``, not those only written
+    element-wise (``w[i] = ...``)."""
+    skipped = {id(t) for t in _subscript_targets(node)} if whole_only else set()
     names: List[str] = []
     stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, (cst.FunctionDef, cst.ClassDef)) and current is not node:
             continue
-        if isinstance(current, cst.AssignTarget):
-            names.extend(_target_names(current.target))
-        elif isinstance(current, (cst.AugAssign, cst.AnnAssign)):
-            names.extend(_target_names(current.target))
-        elif isinstance(current, cst.For):
-            names.extend(_target_names(current.target))
-        elif isinstance(current, cst.NamedExpr):
+        if isinstance(current, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For,
+                                cst.NamedExpr)) and id(current.target) not in skipped:
             names.extend(_target_names(current.target))
         stack.extend(current.children)
     return names
