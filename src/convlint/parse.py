@@ -17,7 +17,7 @@ from typing import Callable, Optional, Tuple, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from .positions import resolve_positions
+from .positions import lazy_positions
 
 # Files larger than this are reported, not parsed. LibCST needs ~35 s and ~800 MB per MB
 # of source (measured: 1 MB of code or of data tables); the largest hand-written file in
@@ -111,7 +111,8 @@ def parse_text(path: str, text: str, gate: Optional[Callable[[ast.AST], bool]] =
     try:
         module = cst.parse_module(text)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        resolve_positions(wrapper)  # = wrapper.resolve(PositionProvider), twice as fast
+        # wrapper.resolve(PositionProvider), computed per top-level statement on demand.
+        lazy_positions(wrapper, tree, text)
     except cst.ParserSyntaxError as exc:
         return ParseFailure(path, f"LibCST cannot parse this file: {exc.message}",
                             exc.raw_line, max(exc.raw_column, 0))

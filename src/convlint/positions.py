@@ -7,13 +7,26 @@ two with equivalent, cheaper code (identical ranges: the fixture and sites tests
 them) and stores the result where ``MetadataWrapper.resolve(PositionProvider)`` finds
 it, so every consumer keeps asking for PositionProvider as before.
 
+Most files need the positions of a few nodes only (the convolution calls and what
+feeds them), so :class:`LazyPositions` computes them one top-level statement at a time,
+on first use: Python's ``ast`` (parsed anyway) gives each statement's first line, the
+statement's own code generation gives the ranges inside it, and the generated text is
+compared with the source at that line, so a wrong guess falls back to the whole module
+instead of giving a wrong range. Which statement a node belongs to is recorded by the
+sites visitor, which walks every node anyway.
+
 It leans on LibCST internals (the codegen state class, ``provider._computed``,
 ``wrapper._metadata``), so any failure falls back to the public API.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from types import MappingProxyType
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import libcst as cst
 
 from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -94,3 +107,153 @@ def resolve_positions(wrapper: MetadataWrapper) -> None:
         except (AttributeError, TypeError):  # internals moved: use the public path
             wrapper._metadata.pop(PositionProvider, None)
     wrapper.resolve(PositionProvider)
+
+
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def _aligned(statements, nodes) -> Optional[List[tuple]]:
+    """(LibCST statement, its first ast statement, first line with its leading blank or
+    comment lines) for one block; None when the two trees do not line up."""
+    out: List[tuple] = []
+    index = 0
+    for statement in statements:
+        if index >= len(nodes):
+            return None
+        node = nodes[index]
+        if isinstance(statement, cst.SimpleStatementLine):
+            index += len(statement.body)  # `a; b` is one LibCST line, two ast statements
+            line = node.lineno
+        else:
+            index += 1
+            line = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+        out.append((statement, node, line - len(statement.leading_lines)))
+    return out if index == len(nodes) else None
+
+
+def _units(module: cst.Module, tree: ast.Module) -> Optional[List[Tuple[cst.CSTNode, Tuple[str, ...], int]]]:
+    """What positions are computed in one go: each top-level statement, and each
+    statement of a top-level class body (a model class is most of a file; its
+    convolutions sit in one or two methods). (node, indentation it is generated at,
+    first line)."""
+    top = _aligned(module.body, tree.body)
+    if top is None:
+        return None
+    units: List[Tuple[cst.CSTNode, Tuple[str, ...], int]] = []
+    for statement, node, line in top:
+        units.append((statement, (), line))
+        if (isinstance(statement, cst.ClassDef) and isinstance(node, ast.ClassDef)
+                and isinstance(statement.body, cst.IndentedBlock)):
+            members = _aligned(statement.body.body, node.body)
+            if members is None:
+                continue  # the class stays one unit
+            indent = statement.body.indent
+            indent = module.default_indent if indent is None else indent
+            units.extend((member, (indent,), first) for member, _, first in members)
+    return units
+
+
+class LazyPositions:
+    """The mapping ``wrapper.resolve(PositionProvider)`` returns, filled on demand."""
+
+    def __init__(self, module: cst.Module, tree: ast.Module, source: str) -> None:
+        self.module = module
+        self.source = source
+        self.computed: Dict[cst.CSTNode, CodeRange] = {}
+        self.units = _units(module, tree) or []
+        # node -> index of the innermost unit holding it; convlint.sites fills it while
+        # visiting (it meets a unit's node before anything inside it).
+        self.owner: Dict[cst.CSTNode, int] = {}
+        self.tops: Dict[cst.CSTNode, int] = {u[0]: i for i, u in enumerate(self.units)}
+        self.done: set = set()
+        self.complete = False
+        self._line_offsets: Optional[List[int]] = None
+
+    # -- Mapping protocol (what MetadataWrapper and get_metadata use) ------------------
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        found = self.computed.get(node)
+        if found is not None:
+            return found
+        index = self.owner.get(node)
+        if index is not None and index not in self.done and not self.complete:
+            self._statement(index)
+            found = self.computed.get(node)
+            if found is not None:
+                return found
+        self._everything()
+        return self.computed[node]
+
+    def get(self, node: cst.CSTNode, default: object = None) -> object:
+        try:
+            return self[node]
+        except KeyError:
+            return default
+
+    def __contains__(self, node: object) -> bool:
+        return self.get(node) is not None  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[cst.CSTNode]:
+        self._everything()
+        return iter(self.computed)
+
+    def __len__(self) -> int:
+        self._everything()
+        return len(self.computed)
+
+    # -- computing ----------------------------------------------------------------------
+    def _state(self, provider: PositionProvider) -> "_FastState":
+        return _FastState(default_indent=self.module.default_indent,
+                          default_newline=self.module.default_newline, provider=provider)
+
+    def _statement(self, index: int) -> bool:
+        """Compute one unit's ranges; False when its generated code is not where the
+        ast said (then lookups fall back to the whole module)."""
+        self.done.add(index)
+        node, indents, start = self.units[index]
+        provider = PositionProvider()
+        state = self._state(provider)
+        state.line = start
+        try:
+            for indent in indents:
+                state.increase_indent(indent)
+            node._codegen(state)
+        except (AttributeError, TypeError):
+            return False
+        offsets = self._offsets()
+        if not 1 <= start <= len(offsets):
+            return False
+        begin = offsets[start - 1]
+        text = "".join(state.tokens)
+        if self.source[begin:begin + len(text)] != text:
+            return False  # the ast's line was off (a parenthesized first line...)
+        self.computed.update(provider._computed)
+        return True
+
+    def _offsets(self) -> List[int]:
+        if self._line_offsets is None:
+            self._line_offsets = [0] + [m.end() for m in _NEWLINE.finditer(self.source)]
+        return self._line_offsets
+
+    def _everything(self) -> None:
+        if self.complete:
+            return
+        self.complete = True
+        provider = PositionProvider()
+        self.module._codegen(self._state(provider))
+        self.computed = provider._computed
+
+
+def lazy_positions(wrapper: MetadataWrapper, tree: ast.Module, source: str) -> None:
+    """Install a :class:`LazyPositions` as the wrapper's PositionProvider result."""
+    if PositionProvidingCodegenState is None or PositionProvider in wrapper._metadata:
+        resolve_positions(wrapper)
+        return
+    try:
+        wrapper._metadata[PositionProvider] = LazyPositions(wrapper.module, tree, source)
+    except (AttributeError, TypeError):  # pragma: no cover - internals moved
+        resolve_positions(wrapper)
+
+
+def positions_of(wrapper: MetadataWrapper) -> Optional[LazyPositions]:
+    found = getattr(wrapper, "_metadata", {}).get(PositionProvider)
+    return found if isinstance(found, LazyPositions) else None

@@ -25,6 +25,7 @@ from libcst.metadata import PositionProvider
 from . import apis
 from .apis import REQUIRED, ApiSpec
 from .parse import ParsedFile
+from .positions import positions_of
 from .spec import CallFacts, Span
 
 _AMBIGUOUS = "<ambiguous>"
@@ -149,6 +150,19 @@ class _Finder(cst.CSTVisitor):
         self.sites: List[RawSite] = []
         self.callees: Dict[cst.Call, str] = {}
         self.conditional_depth = 0  # inside if/try/loop bodies of the current file
+        # Filled for convlint.positions.LazyPositions: node -> its top-level statement.
+        self.owner: Optional[Dict[cst.CSTNode, int]] = None
+        self.tops: Dict[cst.CSTNode, int] = {}
+        self.top = -1
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        owner = self.owner
+        if owner is not None:
+            top = self.tops.get(node)
+            if top is not None:
+                self.top = top
+            owner[node] = self.top
+        return super().on_visit(node)
 
     # --- name resolution -------------------------------------------------------------
     def _lookup(self, name: str) -> Optional[str]:
@@ -441,6 +455,9 @@ def _all_params(params: cst.Parameters) -> List[cst.Param]:
 
 def find_sites(parsed: ParsedFile) -> FileIndex:
     finder = _Finder(parsed.module, parsed.source)
+    lazy = positions_of(parsed.wrapper)
+    if lazy is not None:
+        finder.owner, finder.tops = lazy.owner, lazy.tops
     parsed.wrapper.visit(finder)
     finder.finish()
     return FileIndex(tuple(finder.sites), finder.callees)
