@@ -18,3 +18,14 @@ def run_convlint(*args, cwd=ROOT, **kwargs):
 @pytest.fixture
 def convlint_cli():
     return run_convlint
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """Runs under test (CLI and flake8 subprocesses inherit this) never touch the user's
+    cache, nor see records from a run of another checkout."""
+    import os
+
+    if "CONVLINT_CACHE_DIR" not in os.environ:
+        os.environ["CONVLINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("convlint-cache"))
+    yield

@@ -1,5 +1,6 @@
 """The flake8 plugin, run through real flake8 in a subprocess."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -79,3 +80,49 @@ def test_flake8_config_file_selects_ignores_and_sets_convlint_options(tmp_path):
     assert flake8(".", cwd=project).returncode == 0
     port.write_text(port.read_text().replace("# noqa:CNV101", "# noqa: CNV102"))
     assert flake8(".", cwd=project).returncode == 1  # another code does not silence it
+
+
+def _imports_libcst(result) -> bool:
+    return any(line.split("|")[-1].strip() == "libcst" for line in result.stderr.splitlines())
+
+
+def test_plugin_records_spare_the_next_run_and_follow_edits(tmp_path):
+    (tmp_path / "p").mkdir()
+    project = _seed_project(tmp_path / "p", "[flake8]\nselect = CNV\n")
+    env = {**os.environ, "CONVLINT_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPROFILEIMPORTTIME": "1"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "flake8", "-j1", *args, "."], cwd=project,
+                              capture_output=True, text=True, timeout=600, env=env)
+
+    cold = run()
+    assert "./seed_tf.py:24:7: CNV101 groups dropped" in cold.stdout and _imports_libcst(cold)
+    records = list((tmp_path / "cache" / "records").rglob("*.pickle"))
+    assert len(records) == 2  # the port and its torch sibling, each analyzed once
+    warm = run()
+    assert warm.stdout == cold.stdout and not _imports_libcst(warm)
+    # An edit is a new content hash: analyzed again, and the finding follows the edit.
+    port = project / "seed_tf.py"
+    port.write_text("\n" + port.read_text())
+    edited = run()
+    assert "./seed_tf.py:25:7: CNV101 groups dropped" in edited.stdout and _imports_libcst(edited)
+    # --convlint-no-cache neither reads nor writes records.
+    shutil.rmtree(tmp_path / "cache")
+    uncached = run("--convlint-no-cache")
+    assert uncached.stdout == edited.stdout and not (tmp_path / "cache").exists()
+
+
+def test_record_store_survives_torn_records_and_unwritable_dirs(tmp_path):
+    from convlint.config import Config
+    from convlint.filecache import RecordStore
+
+    store = RecordStore(Config(), directory=tmp_path / "c", build="b")
+    assert store.get("a.py", "d") == (False, None)
+    store.put("a.py", "d", "record")
+    assert store.get("a.py", "d") == (True, "record")
+    assert store.get("a.py", "other") == (False, None)
+    store._path("a.py", "d").write_bytes(b"\x80torn")
+    assert store.get("a.py", "d") == (False, None)
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    RecordStore(Config(), directory=blocked, build="b").put("a.py", "d", "record")  # no raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -86,7 +87,9 @@ def _add_integration_options(check: argparse.ArgumentParser) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(raw)
+    args.raw_argv = raw
     try:
         if args.command == "check":
             return _check(args, parser)
@@ -108,7 +111,8 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for selector in args.select + args.extend_select + args.ignore:
         if not known_prefix(selector):
             parser.error(f"unknown rule code or prefix: {selector!r} (see `convlint rules`)")
-    files, missing = engine.collect_files(args.paths)
+    walked: List[str] = []
+    files, missing = engine.collect_files(args.paths, walked)
     if missing:
         parser.error("no such file or directory: " + ", ".join(missing))
     try:
@@ -120,13 +124,34 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     files = shard_files(args, files, config, parser)
     if args.fix or args.diff:
         return _fix(args, files, config)
+    # Taken before reading the files: an edit racing this run makes the record stale.
+    started = time.time_ns()
+    deps = _run_dependencies(args, walked, files)
     report = engine.check_files(files, config, probe=_probe_stage(config),
                                 analyze=analyzer(args, config))
-    sys.stdout.write(FORMATTERS[args.format](report.findings, report.files_checked))
-    unused = _print_unused(report) if args.report_unused_suppressions else 0
-    if (report.findings or unused) and not args.exit_zero:
-        return EXIT_FINDINGS
-    return EXIT_CLEAN
+    out = FORMATTERS[args.format](report.findings, report.files_checked)
+    sys.stdout.write(out)
+    err = _unused_text(report) if args.report_unused_suppressions else ""
+    sys.stderr.write(err)
+    status = EXIT_FINDINGS if (report.findings or err) and not args.exit_zero else EXIT_CLEAN
+    if not getattr(args, "no_cache", False) and not (config.probe and report.findings):
+        # A probe's verdict depends on the installed frameworks: such runs are not replayed.
+        from . import runcache
+
+        runcache.store(getattr(args, "raw_argv", ()), deps, out, err, status, started)
+    return status
+
+
+def _run_dependencies(args: argparse.Namespace, walked: List[str], files: List[str]):
+    from . import runcache
+
+    if args.isolated:
+        deps = []
+    elif args.config is not None:
+        deps = [(args.config, runcache.stat_signature(args.config))]
+    else:
+        deps = runcache.config_dependencies()
+    return deps + [(path, runcache.stat_signature(path)) for path in walked + files]
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -144,10 +169,16 @@ def _config(args: argparse.Namespace) -> Config:
     return config
 
 
-def _print_unused(report: engine.Report) -> int:
+def _unused_text(report: engine.Report) -> str:
+    lines = []
     for item in report.unused_suppressions:
         where = position(item.path, item.line, item.column, item.cell)
-        print(f"{where}: {item.name}: {item.message}", file=sys.stderr)
+        lines.append(f"{where}: {item.name}: {item.message}\n")
+    return "".join(lines)
+
+
+def _print_unused(report: engine.Report) -> int:
+    sys.stderr.write(_unused_text(report))
     return len(report.unused_suppressions)
 
 

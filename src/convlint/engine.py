@@ -78,7 +78,7 @@ def _fewer_collections() -> Iterator[None]:
 
 def analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
     """Parse, find, infer and run the site rules of one file. Never raises."""
-    from .parse import might_contain_conv  # parse imports LibCST: not before it is needed
+    from .quickscan import might_contain_conv  # (convlint.parse imports LibCST)
 
     if not might_contain_conv(data):
         return FileAnalysis(path, "")
@@ -171,13 +171,15 @@ def check_files(paths: Sequence[str], config: Config,
     return Report(tuple(findings), len(paths), tuple(pairs), tuple(unused))
 
 
-def collect_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
-    """Expand directories to their .py and .ipynb files (sorted); returns (files, missing paths)."""
+def collect_files(paths: Sequence[str], walked: Optional[List[str]] = None
+                  ) -> Tuple[List[str], List[str]]:
+    """Expand directories to their .py and .ipynb files (sorted); returns (files, missing
+    paths). ``walked`` receives every directory listed (the run cache watches them)."""
     files: List[str] = []
     missing: List[str] = []
     for path in paths:
         if os.path.isdir(path):
-            files.extend(_walk(path))
+            files.extend(_walk(path, walked))
         elif os.path.exists(path) or os.path.islink(path):
             files.append(path)
         else:
@@ -187,9 +189,11 @@ def collect_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
     return unique, missing
 
 
-def _walk(root: str) -> List[str]:
+def _walk(root: str, walked: Optional[List[str]] = None) -> List[str]:
     out: List[str] = []
     for directory, dirs, names in os.walk(root, followlinks=False):
+        if walked is not None:
+            walked.append(directory)
         dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info"))
         out.extend(os.path.join(directory, n) for n in sorted(names)
                    if n.endswith((".py", notebook.SUFFIX)) and _lintable(os.path.join(directory, n)))

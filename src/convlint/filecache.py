@@ -24,7 +24,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from . import __version__
+from . import runcache
 
 FORMAT = 1
 # Indexes bigger than this forget the paths the current run did not look at.
@@ -40,20 +40,7 @@ _NOT_PER_FILE = frozenset({"probe", "show_unconfirmed", "probe_timeout"})
 
 
 def default_directory() -> Path:
-    override = os.environ.get("CONVLINT_CACHE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("convlint"))
-
-
-def stat_signature(path: str) -> Optional[StatSig]:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return Path(runcache.cache_directory())
 
 
 def content_hash(data: bytes) -> str:
@@ -62,16 +49,7 @@ def content_hash(data: bytes) -> str:
 
 def build_fingerprint() -> str:
     """Version plus the size/mtime of every module, so a dev checkout invalidates."""
-    package = Path(__file__).resolve().parent
-    parts = [__version__, str(FORMAT)]
-    for directory, dirs, names in os.walk(package):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(names):
-            if name.endswith(".py"):
-                st = os.stat(os.path.join(directory, name))
-                parts.append(f"{os.path.relpath(os.path.join(directory, name), package)}:"
-                             f"{st.st_size}:{st.st_mtime_ns}")
-    return "\n".join(parts)
+    return f"{FORMAT}\n{runcache.build_fingerprint()}"
 
 
 def config_fingerprint(config: object) -> str:
@@ -136,3 +114,50 @@ class FileCache:
         except OSError:
             Path(temporary).unlink(missing_ok=True)
         self.dirty = False
+
+
+class RecordStore:
+    """One file per analyzed file, named by a hash of its path and content:
+    ``<cache dir>/records/<key>/<hash>.pickle``, ``key`` as for :class:`FileCache`.
+
+    For front ends that have no end of run at which to write an index: flake8 calls the
+    plugin once per file, in several processes at once. Records are written atomically
+    and only read back when their name (path + content) matches, so concurrent processes
+    share work without locks; an unreadable record is a miss.
+    """
+
+    def __init__(self, config: object, directory: Optional[Path] = None,
+                 build: Optional[str] = None) -> None:
+        root = Path(directory) if directory is not None else default_directory()
+        text = (build if build is not None else build_fingerprint()) + "\n" + config_fingerprint(config)
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+        self.directory = root / "records" / key
+
+    def _path(self, path: str, digest: str) -> Path:
+        name = hashlib.sha256(f"{os.path.abspath(path)}\0{digest}".encode("utf-8", "surrogatepass"))
+        return self.directory / f"{name.hexdigest()[:40]}.pickle"
+
+    def get(self, path: str, digest: str) -> Tuple[bool, object]:
+        """(found, record); a record is what ``parallel._record`` keeps (None: nothing)."""
+        try:
+            with open(self._path(path, digest), "rb") as handle:
+                stored_path, record = pickle.load(handle)
+        except Exception:  # noqa: BLE001 - missing, torn or foreign: a miss
+            return False, None
+        return stored_path == path, record
+
+    def put(self, path: str, digest: str, record: object) -> None:
+        import tempfile
+
+        target = self._path(path, digest)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pickle")
+        except OSError:
+            return  # a read-only or full cache directory must never fail a lint run
+        try:
+            with os.fdopen(handle, "wb") as out:
+                pickle.dump((path, record), out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, target)
+        except (OSError, pickle.PicklingError):
+            Path(temporary).unlink(missing_ok=True)

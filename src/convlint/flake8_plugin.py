@@ -1,20 +1,29 @@
 """flake8 front end: the same findings as the CLI, under the CNV prefix.
 
-flake8 reads and decodes the file; we analyze its lines once with the shared engine.
+flake8 reads and decodes the file; we analyze it with the shared engine.
 flake8 shows ``column + 1`` for what a tree plugin yields, so we yield 0-based columns
 (TorchFix yields 1-based ones and is off by one). Cross-file pairs: a port file finds
-its source sibling by naming convention and analyzes it once per process.
+its source sibling by naming convention.
+
+flake8 runs the plugin per file in several processes and never says when a run ends,
+so each analysis (a file's own or a sibling's) is kept twice: in this process, keyed by
+path and content, and as one record file in the cache directory
+(:class:`convlint.filecache.RecordStore`), which the other processes and later runs
+read. A file and its sibling are then analyzed once per run, not once per process, and
+an unchanged file is not analyzed again (``--convlint-no-cache`` turns the records off).
 """
 
 from __future__ import annotations
 
 import ast
-import functools
 import os
-from typing import Iterator, Tuple
+import stat
+from collections import OrderedDict
+from typing import Iterator, Optional, Tuple
 
 from . import __version__, engine
 from .config import Config
+from .filecache import RecordStore, content_hash
 from .pairing import sibling_sources
 from .config_file import FRAMEWORKS
 from .quickscan import may_have_sites, prefilter_text
@@ -25,24 +34,83 @@ _ALL = Config(select=("CNV",))
 _PREFILTER_TEXT = prefilter_text()
 
 
-@functools.lru_cache(maxsize=256)
-def _analyze_sibling(path: str, mtime_ns: int, size: int) -> engine.FileAnalysis:
-    return engine.read_and_analyze(path, _ALL)
+_MEMO: "OrderedDict[Tuple[str, str, int], engine.FileAnalysis]" = OrderedDict()
+_MEMO_SIZE = 256
+_STORES: dict = {}
 
 
-def _siblings(filename: str) -> Iterator[engine.FileAnalysis]:
-    for candidate in sibling_sources(filename):
+def _store(config: Config) -> Optional[RecordStore]:
+    if not ConvlintChecker.use_cache:
+        return None
+    key = id(config)  # one Config per flake8 run (parse_options), kept alive by the class
+    if key not in _STORES:
+        _STORES[key] = RecordStore(config)
+    return _STORES[key]
+
+
+def _analysis(path: str, data: bytes, config: Config) -> engine.FileAnalysis:
+    """``engine.analyze_data``, at most once per (path, content) and process, and read
+    back from another process's or an earlier run's record when there is one."""
+    from .parallel import _record
+
+    digest = content_hash(data)
+    key = (path, digest, id(config))
+    found = _MEMO.get(key)
+    if found is not None:
+        _MEMO.move_to_end(key)
+        return found
+    store = _store(config)
+    hit, record = store.get(path, digest) if store is not None else (False, None)
+    if hit:
+        analysis = record if record is not None else engine.FileAnalysis(path, "")
+    else:
+        analysis = engine.analyze_data(path, data, config)
+        if store is not None:
+            store.put(path, digest, _record(analysis))
+    _MEMO[key] = analysis
+    if len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return analysis
+
+
+def _read(path: str) -> Optional[bytes]:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read
+            return None
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _own_bytes(path: str, text: str) -> bytes:
+    """The file's bytes as on disk when they decode to what flake8 read (so a coding
+    cookie keeps its meaning, and the sibling lookups of other files share the
+    analysis); else flake8's text as UTF-8 (stdin, or a file changed meanwhile)."""
+    from .quickscan import decode
+
+    data = _read(path) if path not in ("stdin", "-") else None
+    if data is not None:
         try:
-            stat = os.stat(candidate)
-        except OSError:
-            continue
-        yield _analyze_sibling(candidate, stat.st_mtime_ns, stat.st_size)
+            if decode(data) == text:
+                return data
+        except (UnicodeDecodeError, SyntaxError, LookupError):
+            pass
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _siblings(filename: str, config: Config) -> Iterator[engine.FileAnalysis]:
+    for candidate in sibling_sources(filename):
+        data = _read(candidate)
+        if data is not None:
+            yield _analysis(candidate, data, config)
 
 
 class ConvlintChecker:
     name = "convlint"
     version = __version__
     probe = False
+    use_cache = True
     config = _ALL
 
     def __init__(self, tree: object, filename: str, lines: list) -> None:
@@ -64,6 +132,9 @@ class ConvlintChecker:
         option_manager.add_option(
             "--convlint-probe-timeout", type=float, default=None, parse_from_config=True,
             help="convlint: seconds one probe may take (imports excluded)")
+        option_manager.add_option(
+            "--convlint-no-cache", action="store_true", default=False, parse_from_config=True,
+            help="convlint: neither read nor write the per-file result records")
         default_off = [code for code, _, _, default, _, _ in all_codes() if not default]
         option_manager.extend_default_ignore(default_off)
 
@@ -72,6 +143,7 @@ class ConvlintChecker:
         # flake8's own --select/--ignore/--per-file-ignores choose the codes; convlint
         # computes every code and lets flake8 filter, so both agree on noqa and selection.
         cls.probe = bool(getattr(options, "convlint_probe", False))
+        cls.use_cache = not getattr(options, "convlint_no_cache", False)
         reference = getattr(options, "convlint_reference", None) or "torch"
         timeout = getattr(options, "convlint_probe_timeout", None)
         cls.config = Config(select=("CNV",), reference=reference, probe=cls.probe,
@@ -87,12 +159,11 @@ class ConvlintChecker:
             return
         if isinstance(self.tree, ast.AST) and not may_have_sites(self.tree):
             return
-        data = text.encode("utf-8", "surrogatepass")
         config = self.config
-        analysis = engine.analyze_bytes(self.filename, data, config)
+        analysis = _analysis(self.filename, _own_bytes(self.filename, text), config)
         findings = list(analysis.findings)
         if analysis.sites and self.filename not in ("stdin", "-"):
-            related = [analysis] + list(_siblings(self.filename))
+            related = [analysis] + list(_siblings(self.filename, config))
             paired, _ = engine.pair_findings(related, config)
             findings += [f for f in paired if f.path == self.filename]
         # flake8 applies `# noqa` itself; `# convlint: ignore` may sit on any line of the span.

@@ -13,7 +13,8 @@ import stat
 
 from typing import List, Optional, Sequence, Tuple
 
-from .filecache import FileCache, StatSig, content_hash, stat_signature
+from .filecache import FileCache, StatSig, content_hash
+from .runcache import stat_signature
 
 # Below this many files to analyze, starting workers costs more than it saves.
 MIN_PARALLEL = 8

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from .positions import lazy_positions
+from .quickscan import decode
 
 # Files larger than this are reported, not parsed. LibCST needs ~35 s and ~800 MB per MB
 # of source (measured: 1 MB of code or of data tables); the largest hand-written file in
@@ -31,15 +31,6 @@ def max_bytes() -> int:
         return int(os.environ.get("CONVLINT_MAX_BYTES", MAX_BYTES))
     except ValueError:
         return MAX_BYTES
-
-
-# Text that can name a convolution API. A file without any of it cannot hold a site,
-# so it is never parsed (LibCST parses ~20k lines/s; this regex reads ~100 MB/s).
-PREFILTER = re.compile(
-    rb"conv1d|Conv1d|Conv1D|conv_transpose|ConvTranspose|Convolution1D|conv_general"
-    rb"|conv_with_general|\.convolution\b|\bConv\b|lax\.conv\b|ops\.conv|depthwise_conv"
-    rb"|separable_conv|DepthwiseConv1D|SeparableConv1D"
-)
 
 
 @dataclass(frozen=True)
@@ -59,20 +50,6 @@ class ParseFailure:
     message: str
     line: int = 1
     column: int = 0  # 0-based
-
-
-def decode(data: bytes) -> str:
-    """Decode per PEP 263 (BOM, coding cookie), falling back to UTF-8 errors."""
-    import io
-    import tokenize
-
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    text = data.decode(encoding)
-    return text[1:] if text.startswith("\ufeff") else text
-
-
-def might_contain_conv(data: bytes) -> bool:
-    return PREFILTER.search(data) is not None
 
 
 def parse_bytes(path: str, data: bytes, gate: Optional[Callable[[ast.AST], bool]] = None
