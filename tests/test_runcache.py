@@ -121,3 +121,15 @@ def test_probed_findings_are_not_replayed(project, tmp_path, monkeypatch):
     assert stored == []
     assert cli.main(["check", "--no-probe", "pkg"]) == 1
     assert len(stored) == 1 and stored[0][-2] == 1
+
+
+def test_clean_removes_every_cache(project, tmp_path):
+    cache = tmp_path / "cache"
+    run(project, "pkg", cache=cache)
+    assert (cache / "runs").is_dir() and (cache / "files").is_dir()
+    env = {**os.environ, "CONVLINT_CACHE_DIR": str(cache)}
+    result = subprocess.run([sys.executable, "-m", "convlint", "clean"], capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 0 and f"removed {cache}" in result.stderr
+    assert not cache.exists()
+    assert not run(project, "pkg", cache=cache).replayed

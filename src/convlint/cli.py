@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge = sub.add_parser("merge-sarif", help="merge the SARIF logs of --shard runs into one")
     merge.add_argument("logs", nargs="+", metavar="SARIF")
 
+    sub.add_parser("clean", help="delete the result caches (per-file, whole-run, flake8 "
+                                 "records and probe verdicts)")
     sub.add_parser("rules", help="list every rule code")
     rule = sub.add_parser("rule", help="show the documentation of one rule")
     rule.add_argument("code")
@@ -95,6 +97,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _check(args, parser)
         if args.command == "merge-sarif":
             return _merge_sarif(args.logs)
+        if args.command == "clean":
+            return _clean()
         if args.command == "rules":
             return _rules()
         if args.command == "rule":
@@ -275,6 +279,21 @@ def _probe_stage(config: Config):
     from .probe import stage
 
     return lambda findings: stage.probe_findings(findings, config)
+
+
+def _clean() -> int:
+    import shutil
+
+    from .runcache import cache_directory
+
+    directory = cache_directory()
+    if os.path.isdir(directory):
+        shutil.rmtree(directory, ignore_errors=True)
+    if os.path.exists(directory):
+        print(f"convlint: could not remove {directory}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"convlint: removed {directory}", file=sys.stderr)
+    return EXIT_CLEAN
 
 
 def _rules() -> int:

@@ -47,11 +47,15 @@ def stat_signature(path: str) -> StatSig:
 
 
 def cache_directory() -> str:
+    """Where every convlint cache lives (per-file, whole-run, flake8 records, probes)."""
     override = os.environ.get("CONVLINT_CACHE_DIR")
     if override:
         return override
-    import platformdirs
-
+    try:
+        import platformdirs
+    except ImportError:  # a missing dependency must not fail a lint run
+        return os.path.join(os.environ.get("XDG_CACHE_HOME")
+                            or os.path.join(os.path.expanduser("~"), ".cache"), "convlint")
     return platformdirs.user_cache_dir("convlint")
 
 

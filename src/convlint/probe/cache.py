@@ -41,14 +41,9 @@ _DISTRIBUTIONS = {
 
 
 def default_directory() -> Path:
-    override = os.environ.get("CONVLINT_CACHE_DIR")
-    if override:
-        return Path(override)
-    try:
-        import platformdirs  # only needed when the cache is used without an override
-    except ImportError:  # a missing dependency must not fail a lint run
-        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convlint"
-    return Path(platformdirs.user_cache_dir("convlint"))
+    from ..runcache import cache_directory
+
+    return Path(cache_directory())
 
 
 def framework_versions(frameworks: Iterable[str]) -> Dict[str, str]:
