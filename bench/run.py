@@ -111,8 +111,12 @@ class Bench:
         self.bin = bin_dir
         self.work = work
         self.jobs = jobs
+        # A snapshot of src/: a benchmark runs for an hour, and editing the checkout
+        # meanwhile must change neither the code measured nor its cache keys.
+        self.src = work / "src"
+        shutil.copytree(SRC, self.src, ignore=shutil.ignore_patterns("__pycache__"))
         self.env = dict(os.environ)
-        self.env["PYTHONPATH"] = str(SRC)
+        self.env["PYTHONPATH"] = str(self.src)
         self.env.pop("PYTHONSTARTUP", None)
         # An installed convlint has its bytecode compiled, like the tools in bench/.venv.
         self.env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -124,7 +128,7 @@ class Bench:
         self.cnv_cfg.write_text(
             "[flake8]\n\n[flake8:local-plugins]\nextension =\n"
             "    CNV = convlint.flake8_plugin:ConvlintChecker\n"
-            f"paths = {SRC}\n")
+            f"paths = {self.src}\n")
 
     def convlint(self, *extra: str) -> List[str]:
         return [sys.executable, "-m", "convlint", "check", "--no-probe", "--exit-zero",
@@ -317,6 +321,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             wanted = [w.strip() for w in args.only.split(",") if w.strip()]
             names = [n for n in names if any(w in n for w in wanted)]
         results = measure(bench, names, args.reps)
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip()
+        print(f"convlint {commit or '(no git)'}; ", end="")
         print(f"tree: {tree}{f' (every {args.sample}th file of {args.tree or TRANSFORMERS})' if args.sample > 1 else ''} ({len(files)} files, {lines} lines), {args.reps} alternating "
               f"repetitions, -j {args.jobs}, {os.cpu_count()} cores\n")
         print(table(results))
