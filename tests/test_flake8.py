@@ -126,3 +126,14 @@ def test_record_store_survives_torn_records_and_unwritable_dirs(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("")
     RecordStore(Config(), directory=blocked, build="b").put("a.py", "d", "record")  # no raise
+    # Records unused for a month go; a hit keeps a record young.
+    import time
+
+    store.put("a.py", "d", "record")
+    store.put("b.py", "d", "record")
+    old = time.time() - 40 * 86400
+    for name in ("a.py", "b.py"):
+        os.utime(store._path(name, "d"), (old, old))
+    assert store.get("a.py", "d") == (True, "record")
+    assert store.prune() == 1
+    assert store.get("a.py", "d") == (True, "record") and store.get("b.py", "d") == (False, None)

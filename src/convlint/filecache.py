@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import random
+import time
 from dataclasses import fields
 from pathlib import Path
 from typing import Dict, Optional, Tuple
@@ -123,8 +125,13 @@ class RecordStore:
     For front ends that have no end of run at which to write an index: flake8 calls the
     plugin once per file, in several processes at once. Records are written atomically
     and only read back when their name (path + content) matches, so concurrent processes
-    share work without locks; an unreadable record is a miss.
+    share work without locks; an unreadable record is a miss. Every edit of a file
+    adds a record, so records unused for MAX_AGE_DAYS go (checked on about one write in
+    PRUNE_EVERY; a hit refreshes a record's mtime at most daily).
     """
+
+    MAX_AGE_DAYS = 30
+    PRUNE_EVERY = 64
 
     def __init__(self, config: object, directory: Optional[Path] = None,
                  build: Optional[str] = None) -> None:
@@ -139,9 +146,12 @@ class RecordStore:
 
     def get(self, path: str, digest: str) -> Tuple[bool, object]:
         """(found, record); a record is what ``parallel._record`` keeps (None: nothing)."""
+        location = self._path(path, digest)
         try:
-            with open(self._path(path, digest), "rb") as handle:
+            with open(location, "rb") as handle:
                 stored_path, record = pickle.load(handle)
+                if time.time() - os.fstat(handle.fileno()).st_mtime > 86400:
+                    os.utime(location)  # still in use: not for pruning
         except Exception:  # noqa: BLE001 - missing, torn or foreign: a miss
             return False, None
         return stored_path == path, record
@@ -161,3 +171,23 @@ class RecordStore:
             os.replace(temporary, target)
         except (OSError, pickle.PicklingError):
             Path(temporary).unlink(missing_ok=True)
+            return
+        if random.randrange(self.PRUNE_EVERY) == 0:
+            self.prune()
+
+    def prune(self, now: Optional[float] = None) -> int:
+        """Delete records unused for MAX_AGE_DAYS; how many went."""
+        limit = (time.time() if now is None else now) - self.MAX_AGE_DAYS * 86400
+        removed = 0
+        try:
+            entries = list(os.scandir(self.directory))
+        except OSError:
+            return 0
+        for entry in entries:
+            try:
+                if entry.name.endswith(".pickle") and entry.stat().st_mtime < limit:
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                continue
+        return removed
