@@ -309,6 +309,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     bin_dir = ensure_venv()
     tree = ensure_tree(args.tree)
+    # Now, with the snapshot of src/ (Bench), not at the end: the checkout may change.
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="convlint-bench-") as tmp:
         if args.sample > 1:
             tree = sample_tree(tree, args.sample, Path(tmp) / f"sample-{args.sample}")
@@ -321,8 +324,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             wanted = [w.strip() for w in args.only.split(",") if w.strip()]
             names = [n for n in names if any(w in n for w in wanted)]
         results = measure(bench, names, args.reps)
-        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
-                                capture_output=True, text=True).stdout.strip()
         print(f"convlint {commit or '(no git)'}; ", end="")
         print(f"tree: {tree}{f' (every {args.sample}th file of {args.tree or TRANSFORMERS})' if args.sample > 1 else ''} ({len(files)} files, {lines} lines), {args.reps} alternating "
               f"repetitions, -j {args.jobs}, {os.cpu_count()} cores\n")

@@ -260,7 +260,27 @@ def check_source(data: bytes, path: str = "fuzzed.py") -> Tuple[List[str], int]:
                     assert value is None or value <= plan.MAX_DIM, (finding.code, dim, value)
     for render in FORMATTERS.values():
         render(findings, 1)
+    if analysis.sites:
+        check_positions(analysis.source)
     return [f.code for f in findings], len(analysis.sites)
+
+
+def check_positions(text: str) -> None:
+    """Each unit convlint.positions generates on its own has LibCST's own ranges."""
+    import ast
+
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from convlint.positions import LazyPositions
+
+    module = cst.parse_module(text)
+    reference = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    lazy = LazyPositions(module, ast.parse(text), text)
+    for index in range(len(lazy.units)):
+        lazy._statement(index)  # False (fall back to the whole module) is allowed
+    for node, found in lazy.computed.items():
+        assert reference[node] == found, (type(node).__name__, found, reference[node])
 
 
 def check_cli(data: bytes, directory: str) -> int:
@@ -371,6 +391,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     import warnings
 
     warnings.simplefilter("ignore")  # hypothesmith's own compile() checks warn a lot
+    # The CLI and plugin runs write caches: keep thousands of fuzzed records out of the
+    # user's cache directory.
+    cache = tempfile.TemporaryDirectory(prefix="convlint-fuzz-cache-")
+    os.environ.setdefault("CONVLINT_CACHE_DIR", cache.name)
     stats = Stats()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as directory:

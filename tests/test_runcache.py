@@ -83,6 +83,17 @@ def test_every_input_change_is_a_miss(project, tmp_path):
     added = run(project, "pkg", cache=cache)
     assert not added.replayed and "in 3 files checked" in added.stdout
 
+    # git writing into .git (every add or commit) is not a change; .git vanishing is.
+    settle()
+    run(project, "pkg", cache=cache)
+    (project / ".git" / "index").write_text("x")
+    assert run(project, "pkg", cache=cache).replayed
+    shutil.rmtree(project / ".git")
+    assert not run(project, "pkg", cache=cache).replayed
+    (project / ".git").mkdir()
+    settle()
+    run(project, "pkg", cache=cache)
+
     # A configuration file that appears; the environment convlint reads.
     (project / "pyproject.toml").write_text('[tool.convlint]\nignore = ["CNV"]\n')
     settle()

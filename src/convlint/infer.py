@@ -24,6 +24,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from .apis import ApiSpec
+from .cstwalk import children
 from .parse import ParsedFile
 from .sites import FileIndex, RawSite, default_of
 from .spec import (NCL, NLC, ChainStep, ConvSpec, Crop, PadFact, Padding, Site, Span,
@@ -1375,7 +1376,7 @@ def _modulo(node: Optional[cst.CSTNode]) -> Optional[cst.BaseExpression]:
         current = stack.pop()
         if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, cst.Modulo):
             return current.right
-        stack.extend(current.children)
+        stack.extend(children(current))
     return None
 
 
@@ -1387,7 +1388,7 @@ def _dicts_in(node: cst.CSTNode) -> Iterable[cst.Dict]:
             continue
         if isinstance(current, cst.Dict):
             yield current
-        stack.extend(current.children)
+        stack.extend(children(current))
 
 
 def _subscript_targets(node: cst.CSTNode) -> List[cst.Subscript]:
@@ -1404,7 +1405,7 @@ def _subscript_targets(node: cst.CSTNode) -> List[cst.Subscript]:
             target = current.target
         if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
             out.append(target)
-        stack.extend(current.children)
+        stack.extend(children(current))
     return out
 
 
@@ -1696,7 +1697,7 @@ def _names_in(node: cst.CSTNode) -> Iterable[str]:
         elif isinstance(current, cst.Arg):
             stack.append(current.value)  # not the keyword's name
         else:
-            stack.extend(current.children)
+            stack.extend(children(current))
 
 
 def _calls_in(node: cst.CSTNode) -> Iterable[cst.Call]:
@@ -1707,7 +1708,7 @@ def _calls_in(node: cst.CSTNode) -> Iterable[cst.Call]:
             continue
         if isinstance(current, cst.Call):
             yield current
-        stack.extend(current.children)
+        stack.extend(children(current))
 
 
 def _assigned_names(node: cst.CSTNode, whole_only: bool = False) -> List[str]:
@@ -1723,7 +1724,7 @@ def _assigned_names(node: cst.CSTNode, whole_only: bool = False) -> List[str]:
         if isinstance(current, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For,
                                 cst.NamedExpr)) and id(current.target) not in skipped:
             names.extend(_target_names(current.target))
-        stack.extend(current.children)
+        stack.extend(children(current))
     return names
 
 

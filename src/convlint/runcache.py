@@ -36,6 +36,13 @@ RACY_NS = 1_000_000_000
 
 StatSig = Optional[Tuple[int, int, int, int]]
 Deps = List[Tuple[str, StatSig]]
+# The signature of a dependency of which only existence matters: the `.git` that stops
+# config discovery (git touches that directory on every add or commit).
+EXISTS = (-1, -1, -1, -1)
+
+
+def presence(path: str) -> StatSig:
+    return EXISTS if os.path.lexists(path) else None
 
 
 def stat_signature(path: str) -> StatSig:
@@ -106,7 +113,7 @@ def replay(argv: Sequence[str]) -> Optional[int]:
     if stored_key != key:
         return None  # another run with the same crc32
     for path, sig in deps:
-        if stat_signature(path) != sig:
+        if (presence(path) if sig == EXISTS else stat_signature(path)) != sig:
             return None
     sys.stdout.write(out)
     sys.stdout.flush()
@@ -117,13 +124,14 @@ def replay(argv: Sequence[str]) -> Optional[int]:
 
 def config_dependencies(start: Optional[str] = None) -> Deps:
     """What config_file.find_config looks at: each pyproject.toml and .git on the way up
-    (a pyproject.toml that appears, changes or goes away changes the configuration)."""
+    (a pyproject.toml that appears, changes or goes away changes the configuration; of
+    .git only its existence matters)."""
     deps: Deps = []
     directory = os.path.abspath(start or os.getcwd())
     while True:
-        git = os.path.join(directory, ".git")
-        for path in (os.path.join(directory, "pyproject.toml"), git):
-            deps.append((path, stat_signature(path)))
+        pyproject, git = os.path.join(directory, "pyproject.toml"), os.path.join(directory, ".git")
+        deps.append((pyproject, stat_signature(pyproject)))
+        deps.append((git, presence(git)))
         parent = os.path.dirname(directory)
         if os.path.exists(git) or parent == directory:
             return deps
