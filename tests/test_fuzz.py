@@ -154,3 +154,17 @@ def test_an_internal_error_is_one_cnv900_not_a_lost_run(tmp_path, monkeypatch):
                                     Config())
     assert [f.code for f in analysis.findings] == ["CNV900"]
     assert analysis.findings[0].message.startswith(engine.INTERNAL_ERROR)
+
+
+@pytest.mark.parametrize("call", [
+    b"y = tf.nn.conv1d(0, torch.ones(-1, 2, 3), 0, 'SAME', dilations=0)",
+    b"y = tf.nn.conv1d(x, w, -2, 'SAME')",
+    b"layer = tf.keras.layers.Conv1D(8, 3, strides=0, padding='causal', dilation_rate=2)",
+    b"layer = nn.Conv1d(4, 8, 3, stride=0, padding='same')",
+])
+def test_zero_or_negative_strides_are_unknown_not_a_zero_division(call):
+    # Session 3's long run: a stride of 0 reached `(L - 1) % stride` in the SAME
+    # padding arithmetic (an internal-error CNV900 instead of a result).
+    analysis = engine.analyze_bytes("stride.py", HEADER + call + b"\n", Config(select=("CNV",)))
+    assert not any(f.message.startswith(engine.INTERNAL_ERROR) for f in analysis.findings)
+    _oracle(HEADER + call + b"\n")

@@ -1756,7 +1756,7 @@ def _conv_output(spec: ConvSpec, data: Optional[TensorFact], origin: str) -> Ten
 def _output_length(spec: ConvSpec, length: Optional[int]) -> Optional[int]:
     """A forward conv's output length, when every number is known (else None)."""
     k, s, d, pad = spec.kernel_size, spec.stride, spec.dilation, spec.padding
-    if spec.kind == "conv_transpose" or None in (length, k, s, d) or not s:
+    if spec.kind == "conv_transpose" or None in (length, k, s, d) or s < 1:  # type: ignore[operator]
         return None
     if pad.mode == "same":
         return -(-length // s)  # type: ignore[operator]

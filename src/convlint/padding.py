@@ -57,6 +57,8 @@ def span(spec: ConvSpec) -> Optional[int]:
 
 def same_total(reach: int, stride: int, length: Optional[int]) -> Optional[int]:
     """Total SAME padding; needs L only when stride > 1."""
+    if stride < 1:
+        return None  # every framework rejects it; nothing to compute
     if stride == 1:
         return reach
     if length is None:
@@ -73,8 +75,8 @@ def conv_padding(spec: ConvSpec, length: Optional[int]) -> Optional[Tuple[int, i
         if padding.left is None or padding.right is None:
             return None
         return (padding.left, padding.right)
-    if reach is None or stride is None:
-        return None
+    if reach is None or stride is None or stride < 1 or reach < 0:
+        return None  # unknown, or a stride/dilation every framework rejects
     if padding.mode == "causal":
         return (reach, 0)
     if padding.mode in ("same", "same_lower", "circular"):
