@@ -111,16 +111,27 @@ def _analyze_bytes(path: str, data: bytes, config: Config) -> FileAnalysis:
     return FileAnalysis(path, parsed.source, tuple(sites), tuple(findings))
 
 
+class NotRegularFile(OSError):
+    pass
+
+
+def read_regular_file(path: str) -> bytes:
+    """The file's bytes; OSError if unreadable, NotRegularFile for a FIFO, a device or a
+    socket named *.py (reading one would block or never end)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise NotRegularFile(path)
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
 def read_and_analyze(path: str, config: Config) -> FileAnalysis:
     from .parse import ParseFailure
 
     try:
-        # A FIFO or device named *.py would block or never end; only regular files are read.
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            failure = ParseFailure(path, "not a regular file; not analyzed")
-            return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_regular_file(path)
+    except NotRegularFile:
+        failure = ParseFailure(path, "not a regular file; not analyzed")
+        return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))
     except OSError as exc:
         failure = ParseFailure(path, f"cannot read file: {exc.strerror or exc}")
         return FileAnalysis(path, "", findings=(parse_failure_finding(failure),))

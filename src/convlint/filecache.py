@@ -59,12 +59,21 @@ def config_fingerprint(config: object) -> str:
                  if f.name not in _NOT_PER_FILE])
 
 
+def cache_key(config: object, build: Optional[str] = None) -> str:
+    """What a per-file result depends on besides the file: the build and the config."""
+    text = (build if build is not None else build_fingerprint()) + "\n" + config_fingerprint(config)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _dump(value: object):
+    return lambda stream: pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 class FileCache:
     def __init__(self, config: object, directory: Optional[Path] = None,
                  build: Optional[str] = None) -> None:
         self.directory = Path(directory) if directory is not None else default_directory()
-        text = (build if build is not None else build_fingerprint()) + "\n" + config_fingerprint(config)
-        self.key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+        self.key = cache_key(config, build)
         self.path = self.directory / "files" / f"{self.key}.pickle"
         self.entries: Dict[str, Entry] = {}
         self.dirty = False
@@ -102,19 +111,7 @@ class FileCache:
         entries = self.entries
         if keep is not None and len(entries) > MAX_ENTRIES:
             entries = {p: e for p, e in entries.items() if p in keep}
-        import tempfile  # only a run that analyzed something writes (tempfile pulls shutil, lzma)
-
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".pickle")
-        except OSError:
-            return  # a read-only or full cache directory must never fail a lint run
-        try:
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump(entries, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, self.path)
-        except OSError:
-            Path(temporary).unlink(missing_ok=True)
+        runcache.write_atomically(str(self.path), _dump(entries))
         self.dirty = False
 
 
@@ -136,9 +133,7 @@ class RecordStore:
     def __init__(self, config: object, directory: Optional[Path] = None,
                  build: Optional[str] = None) -> None:
         root = Path(directory) if directory is not None else default_directory()
-        text = (build if build is not None else build_fingerprint()) + "\n" + config_fingerprint(config)
-        key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-        self.directory = root / "records" / key
+        self.directory = root / "records" / cache_key(config, build)
 
     def _path(self, path: str, digest: str) -> Path:
         name = hashlib.sha256(f"{os.path.abspath(path)}\0{digest}".encode("utf-8", "surrogatepass"))
@@ -157,22 +152,8 @@ class RecordStore:
         return stored_path == path, record
 
     def put(self, path: str, digest: str, record: object) -> None:
-        import tempfile
-
-        target = self._path(path, digest)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pickle")
-        except OSError:
-            return  # a read-only or full cache directory must never fail a lint run
-        try:
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump((path, record), out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, target)
-        except (OSError, pickle.PicklingError):
-            Path(temporary).unlink(missing_ok=True)
-            return
-        if random.randrange(self.PRUNE_EVERY) == 0:
+        written = runcache.write_atomically(str(self._path(path, digest)), _dump((path, record)))
+        if written and random.randrange(self.PRUNE_EVERY) == 0:
             self.prune()
 
     def prune(self, now: Optional[float] = None) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import os
-import stat
 from collections import OrderedDict
 from typing import Iterator, Optional, Tuple
 
@@ -36,16 +35,15 @@ _PREFILTER_TEXT = prefilter_text()
 
 _MEMO: "OrderedDict[Tuple[str, str, int], engine.FileAnalysis]" = OrderedDict()
 _MEMO_SIZE = 256
-_STORES: dict = {}
 
 
 def _store(config: Config) -> Optional[RecordStore]:
-    if not ConvlintChecker.use_cache:
+    checker = ConvlintChecker
+    if not checker.use_cache:
         return None
-    key = id(config)  # one Config per flake8 run (parse_options), kept alive by the class
-    if key not in _STORES:
-        _STORES[key] = RecordStore(config)
-    return _STORES[key]
+    if checker.store is None:
+        checker.store = RecordStore(config)
+    return checker.store
 
 
 def _analysis(path: str, data: bytes, config: Config) -> engine.FileAnalysis:
@@ -75,10 +73,7 @@ def _analysis(path: str, data: bytes, config: Config) -> engine.FileAnalysis:
 
 def _read(path: str) -> Optional[bytes]:
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read
-            return None
-        with open(path, "rb") as handle:
-            return handle.read()
+        return engine.read_regular_file(path)
     except OSError:
         return None
 
@@ -112,6 +107,7 @@ class ConvlintChecker:
     probe = False
     use_cache = True
     config = _ALL
+    store: Optional[RecordStore] = None  # for ``config``, made on first use
 
     def __init__(self, tree: object, filename: str, lines: list) -> None:
         # `tree` is flake8's ast (built for pyflakes anyway): it feeds the quick scan that
@@ -144,6 +140,7 @@ class ConvlintChecker:
         # computes every code and lets flake8 filter, so both agree on noqa and selection.
         cls.probe = bool(getattr(options, "convlint_probe", False))
         cls.use_cache = not getattr(options, "convlint_no_cache", False)
+        cls.store = None  # keyed by the config set below
         reference = getattr(options, "convlint_reference", None) or "torch"
         timeout = getattr(options, "convlint_probe_timeout", None)
         cls.config = Config(select=("CNV",), reference=reference, probe=cls.probe,

@@ -9,8 +9,6 @@ run whose files all hit the cache never loads it.
 from __future__ import annotations
 
 import os
-import stat
-
 from typing import List, Optional, Sequence, Tuple
 
 from .filecache import FileCache, StatSig, content_hash
@@ -63,10 +61,7 @@ def _analyze_one(path: str, known_hash: Optional[str], config) -> Tuple[Optional
 
     sig = stat_signature(path)  # before reading: a write racing us leaves a stale sig, not a stale record
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read forever
-            return None, None, engine.read_and_analyze(path, config)  # reports the CNV900
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = engine.read_regular_file(path)
     except OSError:
         return None, None, engine.read_and_analyze(path, config)  # reports the CNV900
     digest = content_hash(data)

@@ -88,7 +88,7 @@ def parse_text(path: str, text: str, gate: Optional[Callable[[ast.AST], bool]] =
     try:
         module = cst.parse_module(text)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        # wrapper.resolve(PositionProvider), computed per top-level statement on demand.
+        # wrapper.resolve(PositionProvider), computed a statement or method at a time on demand.
         lazy_positions(wrapper, tree, text)
     except cst.ParserSyntaxError as exc:
         return ParseFailure(path, f"LibCST cannot parse this file: {exc.message}",

@@ -22,7 +22,6 @@ It leans on LibCST internals (the codegen state class, ``provider._computed``,
 from __future__ import annotations
 
 import ast
-import re
 from types import MappingProxyType
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -93,23 +92,31 @@ if PositionProvidingCodegenState is not None:
             return _Record(self, node, start_node, end_node)
 
 
+def _generate(module: cst.Module, node: Optional[cst.CSTNode] = None, line: int = 1,
+              indents: Tuple[str, ...] = ()) -> Tuple[Dict[cst.CSTNode, CodeRange], str]:
+    """Ranges of ``node`` (default: the module) and its code, generated from ``line`` at
+    the indentation ``indents``."""
+    provider = PositionProvider()
+    state = _FastState(default_indent=module.default_indent,
+                       default_newline=module.default_newline, provider=provider)
+    state.line = line
+    for indent in indents:
+        state.increase_indent(indent)
+    (module if node is None else node)._codegen(state)
+    return provider._computed, "".join(state.tokens)
+
+
 def resolve_positions(wrapper: MetadataWrapper) -> None:
     """Make ``wrapper.resolve(PositionProvider)`` an already-computed lookup."""
     if PositionProvidingCodegenState is not None and PositionProvider not in wrapper._metadata:
         try:
-            module = wrapper.module
-            provider = PositionProvider()
-            state = _FastState(default_indent=module.default_indent,
-                               default_newline=module.default_newline, provider=provider)
-            module._codegen(state)
-            wrapper._metadata[PositionProvider] = MappingProxyType(provider._computed)
+            computed, _ = _generate(wrapper.module)
+            wrapper._metadata[PositionProvider] = MappingProxyType(computed)
             return
         except (AttributeError, TypeError):  # internals moved: use the public path
             wrapper._metadata.pop(PositionProvider, None)
     wrapper.resolve(PositionProvider)
 
-
-_NEWLINE = re.compile(r"\r\n?|\n")
 
 
 def _aligned(statements, nodes) -> Optional[List[tuple]]:
@@ -201,46 +208,35 @@ class LazyPositions:
         return len(self.computed)
 
     # -- computing ----------------------------------------------------------------------
-    def _state(self, provider: PositionProvider) -> "_FastState":
-        return _FastState(default_indent=self.module.default_indent,
-                          default_newline=self.module.default_newline, provider=provider)
-
     def _statement(self, index: int) -> bool:
         """Compute one unit's ranges; False when its generated code is not where the
         ast said (then lookups fall back to the whole module)."""
         self.done.add(index)
         node, indents, start = self.units[index]
-        provider = PositionProvider()
-        state = self._state(provider)
-        state.line = start
         try:
-            for indent in indents:
-                state.increase_indent(indent)
-            node._codegen(state)
+            computed, text = _generate(self.module, node, start, indents)
         except (AttributeError, TypeError):
             return False
         offsets = self._offsets()
         if not 1 <= start <= len(offsets):
             return False
         begin = offsets[start - 1]
-        text = "".join(state.tokens)
         if self.source[begin:begin + len(text)] != text:
-            return False  # the ast's line was off (a parenthesized first line...)
-        self.computed.update(provider._computed)
+            return False  # the ast's line was off (a decorator split by a backslash...)
+        self.computed.update(computed)
         return True
 
     def _offsets(self) -> List[int]:
         if self._line_offsets is None:
-            self._line_offsets = [0] + [m.end() for m in _NEWLINE.finditer(self.source)]
+            # LibCST's own idea of a line end, so line numbers agree with its ranges.
+            self._line_offsets = [0] + [m.end() for m in NEWLINE_RE.finditer(self.source)]
         return self._line_offsets
 
     def _everything(self) -> None:
         if self.complete:
             return
         self.complete = True
-        provider = PositionProvider()
-        self.module._codegen(self._state(provider))
-        self.computed = provider._computed
+        self.computed, _ = _generate(self.module)
 
 
 def lazy_positions(wrapper: MetadataWrapper, tree: ast.Module, source: str) -> None:

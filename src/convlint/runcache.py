@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import sys
 import zlib
-from typing import List, Optional, Sequence, Tuple
+from typing import IO, Callable, List, Optional, Sequence, Tuple
 
 FORMAT = 1
 KEEP = 64  # records kept; the oldest go first
@@ -64,6 +64,32 @@ def cache_directory() -> str:
         return os.path.join(os.environ.get("XDG_CACHE_HOME")
                             or os.path.join(os.path.expanduser("~"), ".cache"), "convlint")
     return platformdirs.user_cache_dir("convlint")
+
+
+def write_atomically(target: str, write: Callable[[IO[bytes]], None]) -> bool:
+    """Write ``target`` (every convlint cache does it this way) through a temporary file
+    in its directory and ``os.replace``: concurrent readers see the old file or the new
+    one, never half of one. False, with nothing left behind, when it cannot be written:
+    a read-only or full cache directory must never fail a lint run."""
+    import tempfile  # only a run that writes a cache needs it (it pulls shutil, lzma...)
+
+    directory = os.path.dirname(target)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    except OSError:
+        return False
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(temporary, target)
+    except Exception:  # noqa: BLE001 - a full disk or an unpicklable record: no cache entry
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        return False
+    return True
 
 
 def build_fingerprint() -> str:
@@ -151,27 +177,12 @@ def store(argv: Sequence[str], deps: Deps, out: str, err: str, status: int,
     if not _eligible(argv) or status not in (0, 1) or not settled(deps, when_ns):
         return
     import pickle
-    import tempfile
 
-    try:
-        key = run_key(argv)
-        target = _record_path(key)
-        directory = os.path.dirname(target)
-        os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pickle")
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            pickle.dump((key, deps, out, err, status), stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, target)
-    except OSError:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        return
-    _prune(directory)
+    key = run_key(argv)
+    target = _record_path(key)
+    record = (key, deps, out, err, status)
+    if write_atomically(target, lambda stream: pickle.dump(record, stream, pickle.HIGHEST_PROTOCOL)):
+        _prune(os.path.dirname(target))
 
 
 def _prune(directory: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, fields
 from importlib import metadata
 from pathlib import Path
@@ -88,18 +87,10 @@ class VerdictCache:
         return result if _well_formed(result) else None
 
     def put(self, key: str, result: ProbeResult) -> None:
-        path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        except OSError:
-            return  # a read-only or full cache directory must never fail a lint run
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(asdict(result), out)
-            os.replace(temporary, path)
-        except OSError:
-            Path(temporary).unlink(missing_ok=True)
+        from ..runcache import write_atomically
+
+        text = json.dumps(asdict(result)).encode("utf-8")
+        write_atomically(str(self._path(key)), lambda stream: stream.write(text))
 
 
 def _well_formed(result: ProbeResult) -> bool:
